@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hvipectl: verb-first command line. Each verb group lives in its own file
+ * (ctl_<group>.c) and is listed in the table in main.c.
+ */
+#ifndef HVIPE_CTL_H
+#define HVIPE_CTL_H
+
+/* Exit codes, documented in the README and hvipectl(8). */
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_INVALID = 1,     /* invalid input, or the operation was refused */
+	CTL_USAGE = 2,       /* bad command line */
+	CTL_UNREACHABLE = 3, /* hvipe-hostd's control socket did not answer */
+	CTL_SYSTEM = 4,      /* a local system or library failure (I/O, OpenSSL) */
+};
+
+struct ctl_group {
+	const char *name;
+	const char *summary;
+	/* argv[0] is the group name; returns an enum ctl_exit. */
+	int (*main)(int argc, char **argv);
+};
+
+/* Print "hvipectl: <msg>" to stderr; returns @code for tail calls. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when argv holds -h or --help before any "--". */
+int ctl_wants_help(int argc, char **argv);
+
+/* Verb groups (one declaration per ctl_<group>.c). */
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "ctl.h"
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct ctl_group groups[] = {
+        /* Each verb group adds its line here; see ctl.h. */
+        {NULL, NULL, NULL},
+};
+
+int ctl_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hvipectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int ctl_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hvipectl <group> <verb> [options] [args]\n\n"
+	           "The host-side tool of hvipe: IPE policies, keys, images, VMs.\n\n"
+	           "Groups:\n");
+	for (size_t i = 0; groups[i].name; i++)
+		fprintf(f, "  %-10s %s\n", groups[i].name, groups[i].summary);
+	fprintf(f, "\n'hvipectl <group> --help' lists a group's verbs.\n"
+	           "Exit codes: 0 ok, 1 invalid input or refused, 2 usage, 3 daemon unreachable,\n"
+	           "4 system error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	hv_log_init("hvipectl", HV_WARN);
+	if (argc < 2) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	for (size_t i = 0; groups[i].name; i++)
+		if (!strcmp(argv[1], groups[i].name))
+			return groups[i].main(argc - 1, argv + 1);
+	usage(stderr);
+	return ctl_fail(CTL_USAGE, "unknown group '%s'", argv[1]);
+}

@@ -1,0 +1,58 @@
+# Targets that need every module to have been read.
+
+LIBHVIPE_OBJS := $(call objs,$(LIBHVIPE_SRCS))
+-include $(LIBHVIPE_OBJS:.o=.d)
+
+$(O)/lib/libhvipe.a: $(LIBHVIPE_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
+$(foreach t,$(UNIT_TESTS),$(eval $(call TEST_template,$(t))))
+$(foreach f,$(FUZZERS),$(eval $(call FUZZ_template,$(f))))
+
+BIN_TARGETS := $(addprefix $(O)/bin/,$(PROGRAMS))
+UNIT_TARGETS := $(addprefix $(O)/test/,$(UNIT_TESTS))
+FUZZ_TARGETS := $(addprefix $(O)/fuzz/,$(FUZZERS))
+
+.PHONY: all programs unit-tests fuzzers deps test bench demo clean format format-check \
+	test-format test-unit test-asan test-fuzz $(TEST_LAYERS)
+
+all: programs
+programs: $(O)/lib/libhvipe.a $(BIN_TARGETS)
+unit-tests: $(UNIT_TARGETS)
+fuzzers: $(FUZZ_TARGETS)
+
+deps:
+	tools/deps.sh
+
+# Each layer is a make target of its own; tools/run-layers runs them in order,
+# keeps going after a failure, and prints one summary line per layer.
+CORE_LAYERS := test-format test-unit test-asan test-fuzz
+test: deps
+	tools/run-layers $(CORE_LAYERS) $(TEST_LAYERS)
+
+test-format:
+	tools/format-check
+
+test-unit: unit-tests
+	tools/run-unit $(UNIT_TARGETS)
+
+test-asan:
+	$(MAKE) O=$(O)/asan SAN=1 unit-tests
+	tools/run-unit $(addprefix $(O)/asan/test/,$(UNIT_TESTS))
+
+FUZZ_SECONDS ?= 20
+test-fuzz:
+	$(MAKE) O=$(O)/fuzz FUZZ=1 fuzzers
+	tools/run-fuzz $(FUZZ_SECONDS) $(O)/fuzz/fuzz $(FUZZERS)
+
+bench: deps programs
+	tools/run-bench $(BENCHES)
+
+format:
+	tools/format-check --fix
+
+clean:
+	rm -rf $(O)

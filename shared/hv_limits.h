@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Every numeric cap hvipe enforces, in one place. Each is a hard limit checked
+ * before allocation or arithmetic on untrusted input.
+ */
+#ifndef HVIPE_LIMITS_H
+#define HVIPE_LIMITS_H
+
+/* IPE (Linux 6.12): the kernel's ASN.1 decoder refuses larger signed blobs. */
+#define HV_IPE_MAX_SIGNED_BLOB 65535u
+/* A deployed policy name becomes a securityfs directory entry. */
+#define HV_IPE_MAX_NAME 255u
+/* Largest policy text we read from a file (well above what can be signed). */
+#define HV_POLICY_MAX_FILE (16u * 1024 * 1024)
+
+/* Wire protocol: the largest frame body either side accepts. */
+#define HV_PROTO_MAX_FRAME (256u * 1024)
+/* Nonce length in Challenge and Evidence. */
+#define HV_PROTO_NONCE_LEN          32u
+#define HV_PROTO_MAX_VERITY_DEVICES 64u
+#define HV_PROTO_MAX_POLICIES       64u
+#define HV_PROTO_MAX_AUDIT_BATCH    256u
+#define HV_PROTO_MAX_AUDIT_RECORD   8192u
+
+/* Default vsock port and heartbeat. */
+#define HV_DEFAULT_PORT         4730u
+#define HV_DEFAULT_HEARTBEAT_MS 1000u
+
+#endif

@@ -1,0 +1,10 @@
+# libhvipe: code that host and guest programs both link.
+LIBHVIPE_SRCS += shared/util/log.c shared/util/hex.c shared/util/buf.c
+
+# The wire protocol: protobuf-c code generated from shared/proto/hvipe.proto.
+$(O)/gen/hvipe.pb-c.c $(O)/gen/hvipe.pb-c.h: shared/proto/hvipe.proto
+	@mkdir -p $(O)/gen
+	$(PROTOC_C) --c_out=$(O)/gen --proto_path=shared/proto shared/proto/hvipe.proto
+GENERATED_HEADERS += $(O)/gen/hvipe.pb-c.h
+LIBHVIPE_SRCS += $(O)/gen/hvipe.pb-c.c shared/proto/frame.c
+LIBHVIPE_LIBS := $(LIBS_protobuf) $(LIBS_crypto)

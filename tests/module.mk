@@ -1,0 +1,2 @@
+# Test programs that are not part of one component. Components add their own
+# unit tests, fuzzers and layers in their module.mk.
