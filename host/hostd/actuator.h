@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 enum hv_action {
-	HV_ACTION_LOG = 0,	/* record and log only */
-	HV_ACTION_PAUSE = 1,	/* suspend the VM (libvirt virDomainSuspend, QMP stop) */
+	HV_ACTION_LOG = 0,      /* record and log only */
+	HV_ACTION_PAUSE = 1,    /* suspend the VM (libvirt virDomainSuspend, QMP stop) */
 	HV_ACTION_POWEROFF = 2, /* hard stop (libvirt virDomainDestroy, QMP quit) */
-	HV_ACTION_RESUME = 3,	/* release a paused VM (operator decision only) */
+	HV_ACTION_RESUME = 3,   /* release a paused VM (operator decision only) */
 };
 
 const char *hv_action_name(enum hv_action a);
@@ -26,8 +26,8 @@ const char *hv_action_name(enum hv_action a);
 int hv_action_parse(const char *name, enum hv_action *out);
 
 struct hv_act_request {
-	const char *vm;	    /* VM name, for logs */
-	uint32_t cid;	    /* its vsock CID, 0 when unknown */
+	const char *vm;     /* VM name, for logs */
+	uint32_t cid;       /* its vsock CID, 0 when unknown */
 	const char *target; /* actuator-specific: domain name/UUID or QMP socket path */
 	enum hv_action action;
 	const char *reason; /* why, for logs and records */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Signing IPE policies the way Linux 6.12 accepts them: DER PKCS#7 SignedData,
+ * content attached as one primitive OCTET STRING, no signed attributes, at most
+ * 65,535 bytes. Only this module touches private keys; key bytes are wiped.
+ */
+#ifndef HVIPE_POLICY_SIGN_H
+#define HVIPE_POLICY_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Load a PEM private key. Refuses (-EPERM) a file readable by group or
+ * others, or not owned by the caller; -ENOENT, -EBADMSG as appropriate. */
+int hv_key_load(const char *path, EVP_PKEY **out);
+
+/* Load a PEM (or DER) X.509 certificate: 0, -ENOENT, -EBADMSG. */
+int hv_cert_load(const char *path, X509 **out);
+
+/*
+ * Sign @len bytes of policy text. Refuses text with a NUL byte (-EINVAL) and
+ * a result over 65,535 bytes (-EMSGSIZE). *@blob is malloc'd.
+ */
+int hv_policy_sign(const void *text, size_t len, EVP_PKEY *key, X509 *cert, uint8_t **blob,
+                   size_t *blob_len);
+
+/*
+ * Verify a signed blob against @cert (the signer must be @cert or chain to it)
+ * and return the embedded text (malloc'd, NUL-terminated, length in *@text_len).
+ * -EBADMSG for a blob that is not DER PKCS#7 with attached content,
+ * -EKEYREJECTED for a bad signature or signed attributes the kernel refuses.
+ */
+int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len);
+
+/* SHA-256 of the blob, as IPE's audit records and securityfs name it. */
+void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32]);
+
+#endif
