@@ -13,3 +13,7 @@ HOSTD_TEST_TOOLS := hvipe-testguest
 hvipe-testguest_SRCS := tests/integration/hvipe-testguest.c
 hvipe-testguest_LIBS := $(LIBS_ssl)
 $(foreach t,$(HOSTD_TEST_TOOLS),$(eval $(call LINK_template,$(t),test,)))
+HOSTD_TEST_TOOLS2 := hostd-sim
+hostd-sim_SRCS := tests/bench/hostd-sim.c
+hostd-sim_LIBS := $(LIBS_ssl)
+$(foreach t,$(HOSTD_TEST_TOOLS2),$(eval $(call LINK_template,$(t),test,)))
