@@ -909,7 +909,7 @@ int hostd_listen_vm(struct hostd *h, struct hv_vm *vm)
 		unlink(path);
 		return -ENOMEM;
 	}
-	hv_log(HV_INFO, "vm=%s step=listen socket=%s", vm->name, path);
+	hv_log(HV_DEBUG, "vm=%s step=listen socket=%s", vm->name, path);
 	return 0;
 }
 

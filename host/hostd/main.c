@@ -178,9 +178,9 @@ static int setup_vsock(struct hostd *h)
 	return 0;
 }
 
-static int setup_listeners(struct hostd *h)
+static int setup_listeners(struct hostd *h, int n)
 {
-	int n = sd_listen_fds(1), r, fd;
+	int r, fd;
 	bool have_ctl = false, have_vsock = false;
 
 	for (int i = 0; i < n; i++) {
@@ -268,6 +268,9 @@ int main(int argc, char **argv)
 	sigset_t ss;
 	int r;
 
+	/* Take systemd's sockets before anything else opens a descriptor. */
+	int n_listen = sd_listen_fds(1);
+
 	hv_log_init("hvipe-hostd", HV_INFO);
 	hv_config_defaults(&h.cfg);
 	if (parse_args(argc, argv, &h.cfg) < 0)
@@ -323,7 +326,7 @@ int main(int argc, char **argv)
 		                               HV_STORE_BATCH_MS * 1000ull, 0, on_flush, &h);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h.flush, SD_EVENT_ON);
-	if (r < 0 || setup_listeners(&h) < 0) {
+	if (r < 0 || setup_listeners(&h, n_listen < 0 ? 0 : n_listen) < 0) {
 		hv_log(HV_ERR, "step=start reason=\"event loop setup failed\"");
 		return 1;
 	}

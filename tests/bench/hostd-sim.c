@@ -112,6 +112,39 @@ static int ctl(int fd, Hvipe__Ctl__Request *rq)
 	return err;
 }
 
+/* Extra images approved for every VM: "<prefix>-x<i>", root hash from i. */
+static int extra_images;
+
+static int add_extra(int fd, const char *prefix, const char *vm)
+{
+	Hvipe__Ctl__Request rq = HVIPE__CTL__REQUEST__INIT;
+	char name[80], hex[65];
+	int err;
+
+	for (int i = 0; i < extra_images; i++) {
+		Hvipe__Ctl__ImageAdd ia = HVIPE__CTL__IMAGE_ADD__INIT;
+		Hvipe__Ctl__ImageVm ap = HVIPE__CTL__IMAGE_VM__INIT;
+
+		snprintf(name, sizeof(name), "%s-x%d", prefix, i);
+		snprintf(hex, sizeof(hex), "%064x", i + 0x100000);
+		ia.name = name;
+		ia.root_hash = hex;
+		rq.body_case = HVIPE__CTL__REQUEST__BODY_IMAGE_ADD;
+		rq.image_add = &ia;
+		err = ctl(fd, &rq);
+		if (err && err != EEXIST)
+			return err;
+		ap.image = name;
+		ap.vm = (char *)vm;
+		rq.body_case = HVIPE__CTL__REQUEST__BODY_IMAGE_APPROVE;
+		rq.image_approve = &ap;
+		err = ctl(fd, &rq);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int do_register(const char *ctl_path, const char *dir, const char *prefix, int n,
                        const char *hash)
 {
@@ -150,6 +183,8 @@ static int do_register(const char *ctl_path, const char *dir, const char *prefix
 		rq.body_case = HVIPE__CTL__REQUEST__BODY_IMAGE_APPROVE;
 		rq.image_approve = &ap;
 		err = ctl(fd, &rq);
+		if (err == 0)
+			err = add_extra(fd, prefix, name);
 		if (err)
 			goto fail;
 	}
@@ -285,6 +320,7 @@ int main(int argc, char **argv)
 	        {"prefix", required_argument, NULL, 'p'},
 	        {"root-hash", required_argument, NULL, 'H'},
 	        {"port", required_argument, NULL, 'P'},
+	        {"images", required_argument, NULL, 'i'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *ctl_path = NULL, *dir = NULL, *prefix = "sim",
@@ -325,10 +361,14 @@ int main(int argc, char **argv)
 		case 'P':
 			port = atoi(optarg);
 			break;
+		case 'i':
+			extra_images = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: hostd-sim --dir DIR --n N [--register --control PATH]"
-			        " [--seconds S] [--warmup S] [--prefix P] [--root-hash HEX]\n");
+			        " [--seconds S] [--warmup S] [--prefix P] [--root-hash HEX]"
+			        " [--images M]\n");
 			return 2;
 		}
 	}
@@ -337,6 +377,8 @@ int main(int argc, char **argv)
 	raise_nofile((size_t)n + 64);
 	if (reg && do_register(ctl_path, dir, prefix, n, hash) < 0)
 		return 1;
+	if (seconds == 0)
+		return 0; /* registration only */
 
 	gs = calloc((size_t)n, sizeof(*gs));
 	ep = epoll_create1(EPOLL_CLOEXEC);
