@@ -670,8 +670,11 @@ static void silence_fired(struct hostd *h, struct hv_vm *vm)
 	hostd_record_verdict(h, vm, &v, false);
 	hv_log(HV_WARN, "vm=%s cid=%u step=heartbeat verdict=violation reason=\"%s\"", vm->name,
 	       vm->cid, reason);
-	vm->in_violation = true;
-	hostd_violation(h, vm, reason);
+	/* Acted on already when the session ended in a violation. */
+	if (!vm->in_violation) {
+		vm->in_violation = true;
+		hostd_violation(h, vm, reason);
+	}
 }
 
 static int on_silence(sd_event_source *s, uint64_t usec, void *userdata)
