@@ -98,7 +98,8 @@ static int conn_flush(struct conn *c)
 		        {c->fifo + c->fifo_head, first < c->fifo_len ? first : c->fifo_len},
 		        {c->fifo, first < c->fifo_len ? c->fifo_len - first : 0},
 		};
-		ssize_t n = writev(c->fd, iov, iov[1].iov_len ? 2 : 1);
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1};
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -160,7 +161,8 @@ static int conn_take_payload(struct conn *c, const struct vq_chain *ch, uint32_t
 		off = 0;
 	}
 	if (!c->fifo_len && c->writable) {
-		ssize_t w = writev(c->fd, iov, (int)n);
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
@@ -260,7 +262,7 @@ static int guest_response(struct vsock_dev *d, struct conn *c)
 		return -ECONNRESET;
 	}
 	/* A fresh socket's send buffer always holds these few bytes. */
-	if (write(c->fd, ok, (size_t)n) != n) {
+	if (send(c->fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
 		conn_close(d, c, true, "host_gone");
 		return -ECONNRESET;
 	}

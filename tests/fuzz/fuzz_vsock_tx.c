@@ -22,10 +22,10 @@
 #include "../../host/vsockd/dev.h"
 #include "util/log.h"
 
-#define MEM  0x10000u
-#define GPA  0x40000000ull
-#define QVA  0x7f4000000000ull
-#define NUM  16u
+#define MEM 0x10000u
+#define GPA 0x40000000ull
+#define QVA 0x7f4000000000ull
+#define NUM 16u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dev_process_tx(&d);
 	/* Host side of any bridged connection: accept, say something, hang up. */
 	for (int c; (c = accept(lfd, NULL, NULL)) >= 0;) {
-		if (write(c, "x", 1) < 0) {
+		if (send(c, "x", 1, MSG_NOSIGNAL) < 0) {
 			/* the guest side may already be gone */
 		}
 		close(c);
