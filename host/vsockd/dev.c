@@ -60,7 +60,7 @@ static void ctl_queue(struct vsock_dev *d, uint16_t op, uint32_t host_port, uint
 static void conn_close(struct vsock_dev *d, struct conn *c, bool rst, const char *reason)
 {
 	if (c->state != CONN_HOST_CONNECT)
-		hv_log(HV_INFO, "cid=%llu step=close host_port=%u guest_port=%u reason=%s",
+		hv_log(HV_INFO, "vm=cid:%llu step=close host_port=%u guest_port=%u reason=%s",
 		       (unsigned long long)d->guest_cid, c->host_port, c->guest_port, reason);
 	if (rst && c->state != CONN_HOST_CONNECT)
 		ctl_queue(d, VSOCK_OP_RST, c->host_port, c->guest_port);
@@ -221,7 +221,7 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		conn_close(d, c, false, "request_reuse");
 	fd = unix_connect(d, h->dst_port);
 	if (fd < 0) {
-		hv_log(HV_INFO, "cid=%llu step=connect port=%u guest_port=%u reason=%s",
+		hv_log(HV_INFO, "vm=cid:%llu step=connect port=%u guest_port=%u reason=%s",
 		       (unsigned long long)d->guest_cid, h->dst_port, h->src_port, strerror(-fd));
 		ctl_queue(d, VSOCK_OP_RST, h->dst_port, h->src_port);
 		return;
@@ -229,7 +229,7 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 	r = conn_new(&d->conns, fd, &c);
 	if (r < 0) {
 		close(fd);
-		hv_log(HV_WARN, "cid=%llu step=connect port=%u reason=%s",
+		hv_log(HV_WARN, "vm=cid:%llu step=connect port=%u reason=%s",
 		       (unsigned long long)d->guest_cid, h->dst_port, strerror(-r));
 		ctl_queue(d, VSOCK_OP_RST, h->dst_port, h->src_port);
 		return;
@@ -246,7 +246,7 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		return;
 	}
 	d->stats.conns_opened++;
-	hv_log(HV_INFO, "cid=%llu step=open dir=guest host_port=%u guest_port=%u",
+	hv_log(HV_INFO, "vm=cid:%llu step=open dir=guest host_port=%u guest_port=%u",
 	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
 	conn_activate(&d->conns, c);
 }
@@ -269,7 +269,7 @@ static int guest_response(struct vsock_dev *d, struct conn *c)
 	c->state = CONN_ESTABLISHED;
 	c->writable = true;
 	d->stats.conns_opened++;
-	hv_log(HV_INFO, "cid=%llu step=open dir=host host_port=%u guest_port=%u",
+	hv_log(HV_INFO, "vm=cid:%llu step=open dir=host host_port=%u guest_port=%u",
 	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
 	return 0;
 }
@@ -283,7 +283,7 @@ static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
 
 	if (vq_chain_read(ch, 0, raw, sizeof(raw)) < sizeof(raw)) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "cid=%llu step=tx reason=short_header len=%zu",
+		hv_log(HV_WARN, "vm=cid:%llu step=tx reason=short_header len=%zu",
 		       (unsigned long long)d->guest_cid, ch->rlen);
 		return;
 	}
@@ -291,7 +291,7 @@ static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
 	r = vsock_hdr_check(&h, d->guest_cid, ch->rlen - VSOCK_HDR_LEN);
 	if (r < 0) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "cid=%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
+		hv_log(HV_WARN, "vm=cid:%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
 		       (unsigned long long)d->guest_cid, op_name(h.op), h.src_port, h.dst_port,
 		       strerror(-r));
 		c = conn_lookup(&d->conns, h.dst_port, h.src_port);
@@ -365,13 +365,13 @@ void dev_process_tx(struct vsock_dev *d)
 			break;
 		if (r == -EPROTO) {
 			hv_log(HV_ERR,
-			       "cid=%llu step=tx reason=ring_index_corrupt action=stop_ring",
+			       "vm=cid:%llu step=tx reason=ring_index_corrupt action=stop_ring",
 			       (unsigned long long)d->guest_cid);
 			break;
 		}
 		if (r == -EBADMSG) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "cid=%llu step=tx head=%u reason=malformed_chain",
+			hv_log(HV_WARN, "vm=cid:%llu step=tx head=%u reason=malformed_chain",
 			       (unsigned long long)d->guest_cid, ch.head);
 		} else {
 			guest_packet(d, &ch);
@@ -515,13 +515,13 @@ void dev_pump_rx(struct vsock_dev *d)
 			break;
 		if (r == -EPROTO) {
 			hv_log(HV_ERR,
-			       "cid=%llu step=rx reason=ring_index_corrupt action=stop_ring",
+			       "vm=cid:%llu step=rx reason=ring_index_corrupt action=stop_ring",
 			       (unsigned long long)d->guest_cid);
 			break;
 		}
 		if (r == -EBADMSG || ch.nr || ch.wlen < VSOCK_HDR_LEN) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "cid=%llu step=rx head=%u reason=malformed_chain",
+			hv_log(HV_WARN, "vm=cid:%llu step=rx head=%u reason=malformed_chain",
 			       (unsigned long long)d->guest_cid, ch.head);
 			vq_push(vq, ch.head, 0);
 			continue;
@@ -577,7 +577,7 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 		char esc[64];
 
 		if (vsock_parse_connect(c->line, c->line_len, &port) < 0) {
-			hv_log(HV_WARN, "cid=%llu step=host_connect reason=bad_line line=\"%s\"",
+			hv_log(HV_WARN, "vm=cid:%llu step=host_connect reason=bad_line line=\"%s\"",
 			       (unsigned long long)d->guest_cid,
 			       hv_log_escape(esc, sizeof(esc), c->line, c->line_len, 32));
 			conn_close(d, c, false, "bad_connect");
@@ -593,7 +593,7 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 		conn_activate(&d->conns, c);
 		return;
 	}
-	hv_log(HV_WARN, "cid=%llu step=host_connect reason=line_too_long",
+	hv_log(HV_WARN, "vm=cid:%llu step=host_connect reason=line_too_long",
 	       (unsigned long long)d->guest_cid);
 	conn_close(d, c, false, "bad_connect");
 }
@@ -626,7 +626,7 @@ void dev_accept(struct vsock_dev *d, int lfd)
 			return;
 		if (conn_new(&d->conns, fd, &c) < 0) {
 			close(fd);
-			hv_log(HV_WARN, "cid=%llu step=accept reason=too_many_connections",
+			hv_log(HV_WARN, "vm=cid:%llu step=accept reason=too_many_connections",
 			       (unsigned long long)d->guest_cid);
 			continue;
 		}
@@ -661,6 +661,6 @@ void dev_reset_conns(struct vsock_dev *d)
 	d->ctl_len = 0;
 	d->ctl_head = 0;
 	if (n)
-		hv_log(HV_NOTICE, "cid=%llu step=reset connections=%u reason=guest_driver_reset",
+		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=guest_driver_reset",
 		       (unsigned long long)d->guest_cid, n);
 }

@@ -269,8 +269,8 @@ static int run(const struct opts *o)
 	}
 	if (vfd >= 0)
 		s.fd = vfd;
-	hv_log(HV_INFO, "cid=%llu step=start socket=%s uds=%s mode=%s", (unsigned long long)o->cid,
-	       o->socket, o->uds, o->server ? "server" : "client");
+	hv_log(HV_INFO, "vm=cid:%llu step=start socket=%s uds=%s mode=%s",
+	       (unsigned long long)o->cid, o->socket, o->uds, o->server ? "server" : "client");
 
 	for (;;) {
 		struct epoll_event ev[64];
@@ -306,7 +306,7 @@ static int run(const struct opts *o)
 				s.fd = fd;
 				if (ep_add(epfd, fd, &t_vhost) < 0)
 					goto out;
-				hv_log(HV_INFO, "cid=%llu step=frontend state=connected",
+				hv_log(HV_INFO, "vm=cid:%llu step=frontend state=connected",
 				       (unsigned long long)o->cid);
 				break;
 			}
@@ -317,14 +317,14 @@ static int run(const struct opts *o)
 				r = vu_session_handle(&s);
 				if (r == -ECONNRESET) {
 					hv_log(HV_INFO,
-					       "cid=%llu step=frontend state=closed action=exit",
+					       "vm=cid:%llu step=frontend state=closed action=exit",
 					       (unsigned long long)o->cid);
 					rc = 0;
 					goto out;
 				}
 				if (r < 0) {
 					hv_log(HV_ERR,
-					       "cid=%llu step=frontend reason=%s action=exit",
+					       "vm=cid:%llu step=frontend reason=%s action=exit",
 					       (unsigned long long)o->cid, strerror(-r));
 					goto out;
 				}
@@ -334,7 +334,7 @@ static int run(const struct opts *o)
 				vu_session_kick(&s, ((struct vu_kick_tag *)t)->idx);
 				break;
 			case EP_SIGNAL:
-				hv_log(HV_INFO, "cid=%llu step=signal action=exit",
+				hv_log(HV_INFO, "vm=cid:%llu step=signal action=exit",
 				       (unsigned long long)o->cid);
 				rc = 0;
 				goto out;

@@ -17,5 +17,7 @@ BENCHES += tests/bench/vsockd-bench
 
 # Unit tests, then the VM tests (guest kernel from vm-images/fetch-kernel).
 test-vsockd: $(O)/bin/hvipe-vsockd $(O)/test/test_vsockd
+	$(O)/bin/hvipe-vsockd --help | grep -q -- '--uds-path BASE'
+	test -f docs/man/hvipe-vsockd.8
 	$(O)/test/test_vsockd
 	O=$(O) tests/vm/vsockd/run-vm-tests

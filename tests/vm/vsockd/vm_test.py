@@ -141,7 +141,7 @@ class Rig:
                 raise Fail(f"qemu exited while waiting for {what or pattern}")
             if self.daemon.poll() is not None:
                 raise Fail(f"hvipe-vsockd exited while waiting for {what or pattern}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise Fail(f"timeout waiting for {what or pattern}")
 
     def expected_sum(self, n, seed):
