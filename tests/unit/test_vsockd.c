@@ -958,6 +958,13 @@ static void test_vu_rings_pause_and_reset(void **state)
 	c->host_port = 1;
 	c->guest_port = 2;
 	assert_int_equal(conn_hash_add(&t->d.conns, c), 0);
+	/* the guest made 42 tx entries available and we consumed them all */
+	uint8_t *gm = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	uint16_t idx42 = 42;
+	assert_true(gm != MAP_FAILED);
+	memcpy(gm + RING_SPAN + AVAIL_OFF + 2, &idx42, 2);
+	memcpy(gm + RING_SPAN + USED_OFF + 2, &idx42, 2);
+	munmap(gm, MEM_SIZE);
 	t->d.vq[1].last_avail = 42;
 
 	/* pause: rings stop, base is reported, connection kept */
@@ -970,9 +977,13 @@ static void test_vu_rings_pause_and_reset(void **state)
 	assert_int_equal(t->d.vq[1].last_avail, 42);
 	assert_non_null(conn_lookup(&t->d.conns, 1, 2));
 
-	/* driver reset: base back to 0, connections gone */
+	/* driver reset: the guest re-initialises its rings, base back to 0, connections gone */
 	stop_ring(t, 0);
 	stop_ring(t, 1);
+	gm = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	assert_true(gm != MAP_FAILED);
+	memset(gm, 0, 2 * RING_SPAN);
+	munmap(gm, MEM_SIZE);
 	start_ring(t, 0, 0, 0);
 	start_ring(t, 1, 0, RING_SPAN);
 	assert_null(conn_lookup(&t->d.conns, 1, 2));
