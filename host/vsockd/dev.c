@@ -36,6 +36,30 @@ int dev_init(struct vsock_dev *d, uint64_t guest_cid, const char *base, int epfd
 	return 0;
 }
 
+/*
+ * Guest-triggered log lines are rate-limited (DEV_LOG_BURST per second) so a
+ * guest cannot flood the host's journal; the count of dropped lines is logged
+ * with the next one allowed.
+ */
+static bool guest_log_ok(struct vsock_dev *d)
+{
+	if (d->now_ms - d->log_window_ms >= 1000) {
+		if (d->log_suppressed)
+			hv_log(HV_WARN, "vm=cid:%llu step=log suppressed=%llu reason=rate_limit",
+			       (unsigned long long)d->guest_cid,
+			       (unsigned long long)d->log_suppressed);
+		d->log_window_ms = d->now_ms;
+		d->log_used = 0;
+		d->log_suppressed = 0;
+	}
+	if (d->log_used < DEV_LOG_BURST) {
+		d->log_used++;
+		return true;
+	}
+	d->log_suppressed++;
+	return false;
+}
+
 /* Queue a bare control packet to the guest from host_port to guest_port. */
 static void ctl_queue(struct vsock_dev *d, uint16_t op, uint32_t host_port, uint32_t guest_port)
 {
@@ -60,8 +84,11 @@ static void ctl_queue(struct vsock_dev *d, uint16_t op, uint32_t host_port, uint
 static void conn_close(struct vsock_dev *d, struct conn *c, bool rst, const char *reason)
 {
 	if (c->state != CONN_HOST_CONNECT)
-		hv_log(HV_INFO, "vm=cid:%llu step=close host_port=%u guest_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, c->host_port, c->guest_port, reason);
+		if (guest_log_ok(d))
+			hv_log(HV_INFO,
+			       "vm=cid:%llu step=close host_port=%u guest_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, c->host_port, c->guest_port,
+			       reason);
 	if (rst && c->state != CONN_HOST_CONNECT)
 		ctl_queue(d, VSOCK_OP_RST, c->host_port, c->guest_port);
 	conn_free(&d->conns, c);
@@ -221,8 +248,10 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		conn_close(d, c, false, "request_reuse");
 	fd = unix_connect(d, h->dst_port);
 	if (fd < 0) {
-		hv_log(HV_INFO, "vm=cid:%llu step=connect port=%u guest_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, h->dst_port, h->src_port, strerror(-fd));
+		if (guest_log_ok(d))
+			hv_log(HV_INFO, "vm=cid:%llu step=connect port=%u guest_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, h->dst_port, h->src_port,
+			       strerror(-fd));
 		ctl_queue(d, VSOCK_OP_RST, h->dst_port, h->src_port);
 		return;
 	}
@@ -246,8 +275,9 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		return;
 	}
 	d->stats.conns_opened++;
-	hv_log(HV_INFO, "vm=cid:%llu step=open dir=guest host_port=%u guest_port=%u",
-	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
+	if (guest_log_ok(d))
+		hv_log(HV_INFO, "vm=cid:%llu step=open dir=guest host_port=%u guest_port=%u",
+		       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
 	conn_activate(&d->conns, c);
 }
 
@@ -283,17 +313,20 @@ static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
 
 	if (vq_chain_read(ch, 0, raw, sizeof(raw)) < sizeof(raw)) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "vm=cid:%llu step=tx reason=short_header len=%zu",
-		       (unsigned long long)d->guest_cid, ch->rlen);
+		if (guest_log_ok(d))
+			hv_log(HV_WARN, "vm=cid:%llu step=tx reason=short_header len=%zu",
+			       (unsigned long long)d->guest_cid, ch->rlen);
 		return;
 	}
 	vsock_hdr_decode(&h, raw);
 	r = vsock_hdr_check(&h, d->guest_cid, ch->rlen - VSOCK_HDR_LEN);
 	if (r < 0) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "vm=cid:%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, op_name(h.op), h.src_port, h.dst_port,
-		       strerror(-r));
+		if (guest_log_ok(d))
+			hv_log(HV_WARN,
+			       "vm=cid:%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, op_name(h.op), h.src_port,
+			       h.dst_port, strerror(-r));
 		c = conn_lookup(&d->conns, h.dst_port, h.src_port);
 		if (c)
 			conn_close(d, c, true, "bad_packet");
@@ -371,8 +404,10 @@ void dev_process_tx(struct vsock_dev *d)
 		}
 		if (r == -EBADMSG) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "vm=cid:%llu step=tx head=%u reason=malformed_chain",
-			       (unsigned long long)d->guest_cid, ch.head);
+			if (guest_log_ok(d))
+				hv_log(HV_WARN,
+				       "vm=cid:%llu step=tx head=%u reason=malformed_chain",
+				       (unsigned long long)d->guest_cid, ch.head);
 		} else {
 			guest_packet(d, &ch);
 		}
@@ -521,8 +556,10 @@ void dev_pump_rx(struct vsock_dev *d)
 		}
 		if (r == -EBADMSG || ch.nr || ch.wlen < VSOCK_HDR_LEN) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "vm=cid:%llu step=rx head=%u reason=malformed_chain",
-			       (unsigned long long)d->guest_cid, ch.head);
+			if (guest_log_ok(d))
+				hv_log(HV_WARN,
+				       "vm=cid:%llu step=rx head=%u reason=malformed_chain",
+				       (unsigned long long)d->guest_cid, ch.head);
 			vq_push(vq, ch.head, 0);
 			continue;
 		}

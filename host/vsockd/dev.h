@@ -25,6 +25,8 @@
 #define DEV_CTL_MAX 1024u
 /* How long a host client may take to send CONNECT and the guest to answer it. */
 #define DEV_CONNECT_TIMEOUT_MS 10000u
+/* Guest-triggered log lines allowed per second. */
+#define DEV_LOG_BURST 20u
 
 enum ep_kind {
 	EP_CONN = 1,
@@ -54,6 +56,8 @@ struct vsock_dev {
 	unsigned ctl_head, ctl_len;
 	struct dev_stats stats;
 	uint64_t now_ms;
+	uint64_t log_window_ms, log_suppressed;
+	unsigned log_used;
 };
 
 /* Longest BASE accepted: BASE "_" + 10 digits must fit in sun_path. */

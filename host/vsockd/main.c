@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -212,6 +213,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * Up to CONN_MAX host sockets plus a few of our own: raise the soft fd limit
+ * so accept() and connect() do not run out first.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = CONN_MAX + 64;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		hv_log(HV_WARN, "step=init reason=fd_limit limit=%llu want=%llu",
+		       (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static int run(const struct opts *o)
 {
 	static struct ep_tag t_listen = {EP_LISTEN}, t_vhost = {EP_VHOST},
@@ -229,6 +249,7 @@ static int run(const struct opts *o)
 		return 1;
 	}
 	vu_session_init(&s, -1, &dev);
+	raise_fd_limit();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

@@ -762,6 +762,26 @@ static void test_dev_malformed_tx_chain(void **state)
 	assert_int_equal(used_idx(&t->g, 0), 1);
 }
 
+static void test_dev_log_rate_limit(void **state)
+{
+	struct devt *t = *state;
+
+	for (unsigned i = 0; i < DEV_LOG_BURST + 10; i++) {
+		struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, i, 1, 0);
+
+		h.type = 2; /* refused: logged and answered with RST */
+		send_tx(t, i % RING_N, &h, NULL, 0);
+	}
+	assert_int_equal(t->d.stats.bad_packets, DEV_LOG_BURST + 10);
+	assert_int_equal(t->d.log_suppressed, 10);
+	assert_int_equal(t->d.ctl_len, DEV_LOG_BURST + 10); /* every one still gets its RST */
+	t->d.now_ms += 1000;                                /* a second later lines flow again */
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 99, 1, 0);
+	h.type = 2;
+	send_tx(t, 0, &h, NULL, 0);
+	assert_int_equal(t->d.log_suppressed, 0);
+}
+
 /* ---- vhost-user session ---------------------------------------------------- */
 
 struct vut {
@@ -1046,6 +1066,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_host_connect, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_negotiation, vu_setup, vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
 	                                        vu_teardown),
