@@ -21,3 +21,7 @@ test-vsockd: $(O)/bin/hvipe-vsockd $(O)/test/test_vsockd
 	test -f docs/man/hvipe-vsockd.8
 	$(O)/test/test_vsockd
 	O=$(O) tests/vm/vsockd/run-vm-tests
+
+# The bridge's own throughput against a synthetic guest (run by tests/bench/vsockd-bench).
+vsockd_bridge_bench_SRCS := tests/bench/vsockd_bridge_bench.c $(VSOCKD_LIB_SRCS)
+$(eval $(call LINK_template,vsockd_bridge_bench,bench,))
