@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/log.h"
 
 static const char *op_name(uint16_t op)
@@ -443,21 +444,13 @@ static struct vsock_hdr conn_hdr(const struct vsock_dev *d, struct conn *c, uint
 	};
 }
 
-/* Read host data into the rx chain. Returns 1 if a packet was produced, 0 if not, <0 dead. */
-static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_chain *ch)
+/* Add the payload area of @ch (after the header), at most @max bytes, to @iov. */
+static size_t chain_payload_iov(const struct vq_chain *ch, size_t max, struct iovec *iov,
+                                unsigned *n, unsigned cap)
 {
-	struct iovec iov[VQ_MAX_SEGS];
-	size_t max = ch->wlen - VSOCK_HDR_LEN, off = VSOCK_HDR_LEN, left;
-	uint32_t credit = conn_peer_credit(c);
-	unsigned n = 0;
-	ssize_t r;
+	size_t off = VSOCK_HDR_LEN, left = max;
 
-	if (max > credit)
-		max = credit;
-	if (max > VSOCK_MAX_PAYLOAD)
-		max = VSOCK_MAX_PAYLOAD;
-	left = max;
-	for (unsigned i = 0; i < ch->nw && left; i++) {
+	for (unsigned i = 0; i < ch->nw && left && *n < cap; i++) {
 		size_t l = ch->wr[i].len;
 
 		if (off >= l) {
@@ -465,33 +458,88 @@ static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_cha
 			continue;
 		}
 		size_t take = l - off < left ? l - off : left;
-		iov[n++] = (struct iovec){ch->wr[i].p + off, take};
+		iov[(*n)++] = (struct iovec){ch->wr[i].p + off, take};
 		left -= take;
 		off = 0;
 	}
+	return max - left;
+}
+
+/*
+ * Read host data for @c into @ch and, when more credit and rx buffers are
+ * there, into up to DEV_RX_BATCH - 1 further rx chains with the same read,
+ * one RW packet per chain. Chains that get no data are given back. Returns 1
+ * if a packet was produced, 0 if not, a negative errno for a dead socket.
+ */
+static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_chain *ch)
+{
+	struct vq *vq = &d->vq[VQ_RX];
+	struct iovec iov[DEV_RX_BATCH * 4];
+	const struct vq_chain *chains[DEV_RX_BATCH];
+	size_t cap[DEV_RX_BATCH], budget = conn_peer_credit(c);
+	unsigned nch = 1, n = 0;
+	ssize_t r;
+
+	if (budget > DEV_RX_BATCH_BYTES)
+		budget = DEV_RX_BATCH_BYTES;
+	chains[0] = ch;
+	cap[0] = chain_payload_iov(ch, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov,
+	                           &n, ARRAY_SIZE(iov));
+	budget -= cap[0];
+	while (nch < DEV_RX_BATCH && budget && n < ARRAY_SIZE(iov)) {
+		struct vq_chain *x = &d->rx_batch[nch];
+		int p = vq_pop(vq, &d->mem, x);
+
+		if (p == -EBADMSG || (p == 1 && (x->nr || x->wlen <= VSOCK_HDR_LEN))) {
+			vq_unpop(vq); /* the main loop reports and returns it */
+			break;
+		}
+		if (p != 1)
+			break;
+		chains[nch] = x;
+		cap[nch] = chain_payload_iov(
+		        x, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov, &n,
+		        ARRAY_SIZE(iov));
+		budget -= cap[nch];
+		nch++;
+	}
+
 	do
 		r = readv(c->fd, iov, (int)n);
 	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (r <= 0) {
+		for (unsigned i = 1; i < nch; i++)
+			vq_unpop(vq);
+		if (r == 0) {
+			c->host_eof = true;
+			c->owed |= CONN_TX_SHUTDOWN;
+			return 0;
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			c->readable = false;
 			return 0;
 		}
 		return -errno;
 	}
-	if (r == 0) {
-		c->host_eof = true;
-		c->owed |= CONN_TX_SHUTDOWN;
-		return 0;
-	}
+
 	/*
 	 * A short read does not clear readiness: an EOF that arrived with the
 	 * data raises no new edge, so only EAGAIN says the socket is drained.
 	 */
-	struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_RW);
-	h.len = (uint32_t)r;
-	c->rx_cnt += (uint32_t)r;
-	rx_complete(d, ch, &h);
+	size_t rem = (size_t)r;
+	unsigned used = 0;
+	while (used < nch && rem) {
+		struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_RW);
+		size_t share = cap[used] < rem ? cap[used] : rem;
+
+		h.len = (uint32_t)share;
+		c->rx_cnt += (uint32_t)share;
+		rx_complete(d, chains[used], &h);
+		rem -= share;
+		used++;
+	}
+	for (unsigned i = used; i < nch; i++)
+		vq_unpop(vq); /* popped last, so given back in reverse without a gap */
 	return 1;
 }
 

@@ -25,6 +25,9 @@
 #define DEV_CTL_MAX 1024u
 /* How long a host client may take to send CONNECT and the guest to answer it. */
 #define DEV_CONNECT_TIMEOUT_MS 10000u
+/* rx chains one host read may fill, and the bytes it may take at most. */
+#define DEV_RX_BATCH       16u
+#define DEV_RX_BATCH_BYTES (256u * 1024)
 /* Guest-triggered log lines allowed per second. */
 #define DEV_LOG_BURST 20u
 
@@ -55,6 +58,7 @@ struct vsock_dev {
 	struct vsock_hdr ctl[DEV_CTL_MAX];
 	unsigned ctl_head, ctl_len;
 	struct dev_stats stats;
+	struct vq_chain rx_batch[DEV_RX_BATCH]; /* scratch for batched host reads */
 	uint64_t now_ms;
 	uint64_t log_window_ms, log_suppressed;
 	unsigned log_used;

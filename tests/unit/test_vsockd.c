@@ -762,6 +762,53 @@ static void test_dev_malformed_tx_chain(void **state)
 	assert_int_equal(used_idx(&t->g, 0), 1);
 }
 
+/* One host read fills several rx buffers, within credit; unused ones are given back. */
+static void test_dev_rx_batch(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 9, 1234, 0), r;
+	uint32_t ulen;
+	static uint8_t data[10000];
+	int hfd;
+
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	h.buf_alloc = 9000;
+	for (unsigned i = 0; i < 5; i++)
+		post_rx(t, i, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RESPONSE);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_int_equal(write(hfd, data, sizeof(data)), (ssize_t)sizeof(data));
+	struct conn *c = conn_lookup(&t->d.conns, 1234, 9);
+	dev_conn_event(&t->d, c, 1);
+	dev_pump_rx(&t->d);
+	/* 9000 bytes of credit: 4052 + 4052 + 896, and the 5th buffer stays posted */
+	static const uint32_t want[] = {4052, 4052, 896};
+	size_t off = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		const uint8_t *p = rx_pkt(t, 1 + i, &r, &ulen);
+
+		assert_int_equal(r.op, VSOCK_OP_RW);
+		assert_int_equal(r.len, want[i]);
+		assert_int_equal(ulen, VSOCK_HDR_LEN + want[i]);
+		assert_memory_equal(p, data + off, want[i]);
+		off += want[i];
+	}
+	assert_int_equal(used_idx(&t->g, 0), 4);
+	assert_int_equal(t->d.vq[VQ_RX].last_avail, 4);
+	/* more credit: the rest arrives in the buffer that was given back */
+	h = hdr(VSOCK_OP_CREDIT_UPDATE, 9, 1234, 0);
+	h.buf_alloc = 9000;
+	h.fwd_cnt = 9000;
+	send_tx(t, 2, &h, NULL, 0);
+	const uint8_t *p = rx_pkt(t, 4, &r, &ulen);
+	assert_int_equal(r.len, 1000);
+	assert_memory_equal(p, data + 9000, 1000);
+	close(hfd);
+}
+
 static void test_dev_log_rate_limit(void **state)
 {
 	struct devt *t = *state;
@@ -1066,6 +1113,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_host_connect, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_negotiation, vu_setup, vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
