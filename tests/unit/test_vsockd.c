@@ -851,7 +851,8 @@ static void vu_send(struct vut *t, uint32_t req, uint32_t flags, const void *p, 
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	memcpy(buf, h, 12);
-	memcpy(buf + 12, p, size);
+	if (size)
+		memcpy(buf + 12, p, size);
 	if (nfds) {
 		mh.msg_control = ctl.b;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
