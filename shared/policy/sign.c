@@ -492,3 +492,64 @@ int hv_key_write(const char *path, EVP_PKEY *key)
 	}
 	return 0;
 }
+
+static void name_line(X509_NAME *n, char *out, size_t outsz)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+
+	snprintf(out, outsz, "?");
+	if (!b)
+		return;
+	/* RFC 2253 escaping keeps control bytes out of the output. */
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
+		BIO_get_mem_ptr(b, &m);
+		snprintf(out, outsz, "%.*s", (int)(m->length > 400 ? 400 : m->length), m->data);
+	}
+	BIO_free(b);
+}
+
+int hv_policy_blob_inspect(const uint8_t *blob, size_t len, const uint8_t **text, size_t *text_len,
+                           char *signer, size_t signer_sz)
+{
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+	const unsigned char *p = blob;
+	STACK_OF(CMS_SignerInfo) * sis;
+	STACK_OF(X509) * certs;
+	CMS_SignerInfo *si;
+	ASN1_OCTET_STRING *keyid = NULL;
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *serial = NULL;
+	char buf[512];
+
+	if (len > HV_IPE_MAX_SIGNED_BLOB)
+		return -EMSGSIZE;
+	if (der_content(blob, len, text, text_len))
+		return -EBADMSG;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	if (!cms || p != blob + len || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	sis = CMS_get0_SignerInfos(cms);
+	if (sk_CMS_SignerInfo_num(sis) < 1)
+		return -EBADMSG;
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	certs = CMS_get1_certs(cms);
+	snprintf(signer, signer_sz, "unknown");
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		if (!CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i))) {
+			name_line(X509_get_subject_name(sk_X509_value(certs, i)), buf, sizeof(buf));
+			snprintf(signer, signer_sz, "%s", buf);
+			break;
+		}
+	}
+	sk_X509_pop_free(certs, X509_free);
+	if (!strcmp(signer, "unknown") &&
+	    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &serial) && issuer) {
+		name_line(issuer, buf, sizeof(buf));
+		snprintf(signer, signer_sz, "certificate not embedded; issuer %s", buf);
+	}
+	ERR_clear_error();
+	return 0;
+}

@@ -63,4 +63,14 @@ int hv_cert_selfsign(EVP_PKEY *key, const char *cn, unsigned days, X509 **out);
  * (O_EXCL: an existing file is never replaced, -EEXIST). */
 int hv_key_write(const char *path, EVP_PKEY *key);
 
+/*
+ * Read a signed blob WITHOUT verifying it (for display): the embedded text
+ * (pointer into @blob, not NUL-terminated) and a one-line description of the
+ * signer (subject of the embedded signer certificate, else issuer and serial).
+ * 0, -EMSGSIZE over 65,535 bytes, -EBADMSG for anything the kernel would not
+ * take as DER SignedData with one primitive attached content.
+ */
+int hv_policy_blob_inspect(const uint8_t *blob, size_t len, const uint8_t **text, size_t *text_len,
+                           char *signer, size_t signer_sz);
+
 #endif
