@@ -12,3 +12,4 @@ fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
 TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
+BENCHES += tests/bench/bench-policy
