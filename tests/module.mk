@@ -13,3 +13,5 @@ TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
 BENCHES += tests/bench/bench-policy
+FUZZERS += fuzz_policy_blob
+fuzz_policy_blob_SRCS := tests/fuzz/fuzz_policy_blob.c

@@ -202,6 +202,18 @@ static void test_verify_refuses_smimecap(void **state)
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 
+	/* signer certificate not embedded: found through the given certificate */
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_NOCERTS);
+	der = NULL;
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_int_equal(hv_policy_verify(der, (size_t)n, f->cert, &text, &tlen), 0);
+	assert_int_equal(tlen, strlen(policy));
+	free(text);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+
 	/* detached content: refused as the kernel cannot digest it */
 	in = BIO_new_mem_buf(policy, (int)strlen(policy));
 	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_DETACHED);
