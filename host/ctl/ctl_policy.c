@@ -58,9 +58,11 @@ static void print_error(const char *file, const struct hv_policy_error *e)
 	diag(file, e->line, e->col, "error", e->msg, hv_policy_errno_name(e->err));
 }
 
+/* "-" reads standard input. */
 static int read_input(const char *path, uint8_t **data, size_t *len)
 {
-	int rc = hv_read_file(path, HV_POLICY_MAX_FILE, data, len);
+	int rc = hv_read_file(strcmp(path, "-") ? path : "/dev/stdin", HV_POLICY_MAX_FILE, data,
+	                      len);
 
 	if (rc == -EFBIG)
 		return ctl_fail(CTL_INVALID, "%s: larger than %u bytes", path, HV_POLICY_MAX_FILE);
@@ -116,6 +118,7 @@ static int verb_check(int argc, char **argv)
 
 	if (ctl_wants_help(argc, argv)) {
 		printf("usage: hvipectl policy check [--initramfs] [--strict] FILE...\n\n"
+		       "FILE '-' is standard input.\n"
 		       "Exit 0 when Linux 6.12 would accept every FILE (warnings on stderr),\n"
 		       "1 when it would refuse one: FILE:LINE:COL: error: WHAT (ERRNO).\n"
 		       "Also checks what securityfs refuses at deployment (EACCES,\n"
@@ -166,7 +169,7 @@ static int verb_fmt(int argc, char **argv)
 		       "lower-case hex, version without '+' or leading zeros, header, global\n"
 		       "DEFAULT, per-op DEFAULTs and rules in kernel op order (rules of one op\n"
 		       "keep their order). Formatting twice changes nothing; the result means\n"
-		       "the same to the kernel.\n\n"
+		       "the same to the kernel. FILE '-' is standard input.\n\n"
 		       "  --check  print nothing; exit 1 and name each FILE that is not canonical\n"
 		       "  --write  replace each FILE by its canonical form\n");
 		return CTL_OK;
@@ -184,6 +187,9 @@ static int verb_fmt(int argc, char **argv)
 		return ctl_fail(CTL_USAGE, "policy fmt: --check and --write exclude each other");
 	if (optind >= argc)
 		return ctl_fail(CTL_USAGE, "policy fmt: no FILE (see --help)");
+	for (int i = optind; write && i < argc; i++)
+		if (!strcmp(argv[i], "-"))
+			return ctl_fail(CTL_USAGE, "policy fmt: --write needs files, not '-'");
 	for (int i = optind; i < argc; i++) {
 		_cleanup_(hv_policy_freep) struct hv_policy *p = NULL;
 		_cleanup_free_ uint8_t *data = NULL;
@@ -195,6 +201,15 @@ static int verb_fmt(int argc, char **argv)
 		if (rc == CTL_OK && hv_policy_parse(data, len, &p, &e)) {
 			print_error(argv[i], &e);
 			rc = CTL_INVALID;
+		}
+		if (rc == CTL_OK && memchr(data, '\0', len)) {
+			struct hv_policy_warning w;
+
+			if (hv_policy_lint(p, false, &w, 1) && w.code == HV_LINT_NUL)
+				diag(argv[i], w.line, w.col, "warning",
+				     "NUL byte: the canonical text ends here, as the kernel's "
+				     "reading does",
+				     NULL);
 		}
 		if (rc == CTL_OK && (rc = hv_policy_format(p, &out, &olen)))
 			rc = ctl_fail(CTL_SYSTEM, "%s: %s", argv[i], strerror(-rc));

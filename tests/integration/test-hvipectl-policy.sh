@@ -108,6 +108,11 @@ expect 0 "$ctl" policy fmt --write m2.pol
 cmp -s m2.pol messy.want && ok || bad "fmt --write result"
 expect 0 "$ctl" policy fmt --check m2.pol
 expect 0 "$ctl" policy fmt --check good.pol
+expect 0 sh -c "\"$ctl\" policy fmt - <messy.pol"
+cmp -s out messy.want && ok || bad "fmt - (stdin) output: $(cat out)"
+expect 2 "$ctl" policy fmt --write -
+expect 1 sh -c "\"$ctl\" policy check - <r3.pol"
+has err '^-:1:[0-9]+: error: .*\(EBADMSG\)$'
 expect 1 "$ctl" policy fmt r3.pol
 has err '\(EBADMSG\)'
 
