@@ -7,9 +7,9 @@
 #include <string.h>
 
 static const struct ctl_group groups[] = {
+        /* Each verb group adds its line here; see ctl.h. */
         {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
         {"key", "generate and show the policy signing key", ctl_key_main},
-        /* Each verb group adds its line here; see ctl.h. */
         {NULL, NULL, NULL},
 };
 
