@@ -59,6 +59,19 @@ static void print_error(const char *file, const struct hv_policy_error *e)
 }
 
 /* "-" reads standard input. */
+/* SHA-256 of a blob in upper-case hex, as IPE's audit records print it. */
+static char *audit_digest(const uint8_t *blob, size_t len, char hex[65])
+{
+	uint8_t d[32];
+
+	hv_policy_blob_digest(blob, len, d);
+	hv_hex_encode(hex, d, 32);
+	for (char *h = hex; *h; h++)
+		if (*h >= 'a' && *h <= 'f')
+			*h = (char)(*h - 'a' + 'A');
+	return hex;
+}
+
 static int read_input(const char *path, uint8_t **data, size_t *len)
 {
 	int rc = hv_read_file(strcmp(path, "-") ? path : "/dev/stdin", HV_POLICY_MAX_FILE, data,
@@ -249,11 +262,9 @@ static int load_cert(const char *path, X509 **cert)
 static int verb_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"key", required_argument, NULL, 'k'},
-	        {"cert", required_argument, NULL, 'c'},
-	        {"output", required_argument, NULL, 'o'},
-	        {"initramfs", no_argument, NULL, 'i'},
-	        {NULL, 0, NULL, 0},
+	        {"key", required_argument, NULL, 'k'},    {"cert", required_argument, NULL, 'c'},
+	        {"output", required_argument, NULL, 'o'}, {"out", required_argument, NULL, 'o'},
+	        {"initramfs", no_argument, NULL, 'i'},    {NULL, 0, NULL, 0},
 	};
 	_cleanup_(hv_policy_freep) struct hv_policy *p = NULL;
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
@@ -263,7 +274,6 @@ static int verb_sign(int argc, char **argv)
 	const char *keyp = NULL, *certp = NULL, *outp = NULL, *file;
 	bool initramfs = false;
 	size_t len = 0, blen = 0;
-	uint8_t digest[32];
 	char hex[65], ver[24], name[1100];
 	int c, rc;
 
@@ -275,7 +285,9 @@ static int verb_sign(int argc, char **argv)
 		       "owner only (mode 0600).\n\n"
 		       "  --key KEY        PEM private key (e.g. var/keys/key.pem)\n"
 		       "  --cert CERT      its certificate (embedded in the blob)\n"
-		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' stdout)\n"
+		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' "
+		       "stdout);\n"
+		       "                   --out is the same\n"
 		       "  --initramfs      the policy is for the initramfs stage (lint only)\n");
 		return CTL_OK;
 	}
@@ -353,8 +365,7 @@ static int verb_sign(int argc, char **argv)
 	rc = hv_write_file_atomic(outp, blob, blen, 0644);
 	if (rc)
 		return ctl_fail(CTL_SYSTEM, "%s: %s", outp, strerror(-rc));
-	hv_policy_blob_digest(blob, blen, digest);
-	hv_hex_encode(hex, digest, 32);
+	audit_digest(blob, blen, hex);
 	printf("%s: signed policy_name=%s policy_version=%s bytes=%zu digest=sha256:%s\n", outp,
 	       hv_log_escape(name, sizeof(name), hv_policy_name(p), strlen(hv_policy_name(p)), 255),
 	       hv_ipe_version_format(hv_policy_version(p), ver, sizeof(ver)), blen, hex);
@@ -441,7 +452,6 @@ static int verb_show(int argc, char **argv)
 	const uint8_t *text;
 	struct hv_policy_error e;
 	size_t len = 0, tlen;
-	uint8_t digest[32];
 	char signer[512], hex[65], ver[24], name[1100];
 	int rc;
 
@@ -462,11 +472,7 @@ static int verb_show(int argc, char **argv)
 		return ctl_fail(CTL_INVALID,
 		                "%s: not a DER PKCS#7 SignedData with one attached content (%s)",
 		                argv[1], hv_policy_errno_name(-rc));
-	hv_policy_blob_digest(blob, len, digest);
-	hv_hex_encode(hex, digest, 32);
-	for (char *h = hex; *h; h++)
-		if (*h >= 'a' && *h <= 'f')
-			*h = (char)(*h - 'a' + 'A');
+	audit_digest(blob, len, hex);
 	printf("signer: %s\n", signer);
 	printf("digest: sha256:%s\n", hex);
 	printf("bytes: %zu\n", len);
