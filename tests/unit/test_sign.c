@@ -279,6 +279,27 @@ static void test_key_file_modes(void **state)
 	assert_int_equal(hv_key_load(path, &k), 0);
 	EVP_PKEY_free(k);
 
+	/* not owned by the caller (needs root to hand the file to another uid) */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(hv_key_load(path, &k), -EPERM);
+		assert_int_equal(chown(path, 0, 0), 0);
+		assert_int_equal(hv_key_load(path, &k), 0);
+		EVP_PKEY_free(k);
+	}
+
+	/* an encrypted key is refused without asking for a passphrase */
+	snprintf(path, sizeof(path), "%s/encrypted.pem", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_PrivateKey(fp, f->key, EVP_aes_256_cbc(),
+	                                      (unsigned char *)"secret", 6, NULL, NULL),
+	                 1);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(hv_key_load(path, &k), -EBADMSG);
+
 	snprintf(path, sizeof(path), "%s/missing.pem", f->dir);
 	assert_int_equal(hv_key_load(path, &k), -ENOENT);
 	snprintf(path, sizeof(path), "%s/garbage.pem", f->dir);
@@ -337,6 +358,14 @@ static void test_key_types(void **state)
 		assert_int_equal(hv_cert_selfsign(k, "t", 1, &c), 0);
 		assert_int_equal(hv_policy_sign(policy, strlen(policy), k, c, &blob, &len), 0);
 		assert_int_equal(openssl_verify(blob, len, c, out, &cms), 1);
+		/* P-384 signs with SHA-384, RSA with SHA-256 and PKCS#1 v1.5
+		 * (rsaEncryption, the only RSA form the kernel takes) */
+		X509_ALGOR *dig = NULL, *sig = NULL;
+		CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0),
+		                         NULL, NULL, &dig, &sig);
+		assert_int_equal(OBJ_obj2nid(dig->algorithm), i == 0 ? NID_sha384 : NID_sha256);
+		if (i == 1)
+			assert_int_equal(OBJ_obj2nid(sig->algorithm), NID_rsaEncryption);
 		CMS_ContentInfo_free(cms);
 		BIO_free(out);
 		free(blob);
