@@ -376,6 +376,57 @@ static void test_key_types(void **state)
 	assert_int_equal(hv_key_generate("ed25519", &k), -EINVAL);
 }
 
+static void test_inspect(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *blob = NULL;
+	const uint8_t *text;
+	size_t len = 0, tlen;
+	char signer[256];
+	BIO *in;
+	CMS_ContentInfo *cms;
+	unsigned char *der = NULL;
+	int n;
+
+	assert_int_equal(hv_policy_sign(policy, strlen(policy), f->key, f->cert, &blob, &len), 0);
+	assert_int_equal(hv_policy_blob_inspect(blob, len, &text, &tlen, signer, sizeof(signer)),
+	                 0);
+	assert_int_equal(tlen, strlen(policy));
+	assert_memory_equal(text, policy, tlen);
+	assert_non_null(strstr(signer, "CN=hvipe test"));
+	assert_int_equal(
+	        hv_policy_blob_inspect(blob, len - 1, &text, &tlen, signer, sizeof(signer)),
+	        -EBADMSG);
+	assert_int_equal(hv_policy_blob_inspect(blob, 70000, &text, &tlen, signer, sizeof(signer)),
+	                 -EMSGSIZE);
+	free(blob);
+
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_NOCERTS);
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_int_equal(
+	        hv_policy_blob_inspect(der, (size_t)n, &text, &tlen, signer, sizeof(signer)), 0);
+	assert_non_null(strstr(signer, "not embedded"));
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+
+	/* streamed (indefinite-length, chunked) content: the kernel's digest
+	 * would not match, and inspect refuses it */
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_STREAM);
+	BIO *out = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+	assert_int_equal(i2d_CMS_bio_stream(out, cms, in, CMS_BINARY | CMS_NOATTR | CMS_STREAM), 1);
+	BIO_get_mem_ptr(out, &m);
+	assert_int_equal(hv_policy_blob_inspect((uint8_t *)m->data, m->length, &text, &tlen, signer,
+	                                        sizeof(signer)),
+	                 -EBADMSG);
+	BIO_free(out);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+}
+
 static void test_blob_digest(void **state)
 {
 	static const uint8_t empty_sha256[32] = {0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14,
@@ -399,6 +450,7 @@ int main(void)
 	        cmocka_unit_test(test_key_file_modes),
 	        cmocka_unit_test(test_cert),
 	        cmocka_unit_test(test_key_types),
+	        cmocka_unit_test(test_inspect),
 	        cmocka_unit_test(test_blob_digest),
 	};
 
