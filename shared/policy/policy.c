@@ -78,6 +78,7 @@ struct hv_policy {
 	size_t text_len;
 	char *name;
 	size_t name_len;
+	unsigned name_line, name_col;
 	struct hv_ipe_version version;
 	int8_t global_default;
 	int8_t op_default[OP_COUNT];
@@ -293,6 +294,8 @@ static int parse_header(struct hv_policy *p, const struct token *t, size_t n, un
 			if (!p->name)
 				return set_err(e, line, k->col, ENOMEM, "out of memory");
 			p->name_len = k->len - plen;
+			p->name_line = line;
+			p->name_col = (unsigned)(k->col + plen);
 			continue;
 		}
 		rc = version_parse(k->s + plen, k->len - plen, &p->version, &off);
@@ -773,6 +776,17 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 	if (p->has_nul)
 		warn(&o, p->nul_line, p->nul_col, HV_LINT_NUL,
 		     "NUL byte: the kernel ignores everything from here on");
+	for (size_t i = 0; i < p->name_len; i++) {
+		unsigned char c = (unsigned char)p->name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-')) {
+			warn(&o, p->name_line, p->name_col, HV_LINT_NAME,
+			     "policy name has bytes outside [A-Za-z0-9._-]; IPE's audit records print "
+			     "it unescaped");
+			break;
+		}
+	}
 	if (exec == ACT_NONE)
 		exec = p->global_default;
 	if (exec == ACT_ALLOW)

@@ -442,6 +442,18 @@ static void test_lint(void **state)
 	assert_int_equal(w[0].line, 3);
 	hv_policy_free(p);
 
+	/* names the audit log would print raw */
+	p = parse_ok("policy_name=a\\\"b policy_version=0.0.0\nDEFAULT action=DENY\n");
+	n = hv_policy_lint(p, false, w, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(w[0].code, HV_LINT_NAME);
+	assert_int_equal(w[0].line, 1);
+	assert_int_equal(w[0].col, 13);
+	hv_policy_free(p);
+	p = parse_ok("policy_name=Prod-Policy_v2.bin policy_version=0.0.0\nDEFAULT action=DENY\n");
+	assert_int_equal(hv_policy_lint(p, false, w, 16), 0);
+	hv_policy_free(p);
+
 	/* embedded NUL, with its position */
 	assert_int_equal(hv_policy_parse(nul, sizeof(nul) - 1, &p, NULL), 0);
 	n = hv_policy_lint(p, false, w, 16);
