@@ -29,6 +29,7 @@ enum hv_policy_lint_code {
 	HV_LINT_NUL,               /* embedded NUL: the kernel stops reading there */
 	HV_LINT_BOOT_VERIFIED,     /* boot_verified=TRUE in a policy for after boot */
 	HV_LINT_EXECUTE_ALLOWED,   /* EXECUTE allowed by default */
+	HV_LINT_NAME,              /* name outside [A-Za-z0-9._-]: audit prints it raw */
 };
 
 struct hv_policy_warning {
@@ -75,7 +76,9 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 int hv_policy_format(const struct hv_policy *p, char **out, size_t *len);
 
 /* 0 when both mean the same to the kernel (same name, version, defaults and
- * per-op rule lists), else 1. */
+ * per-op rule lists), else 1. Within a rule the properties are a set (order
+ * and repetition do not matter, all must hold); digests compare by algorithm
+ * bytes and hex value, whatever the hex case. DEFAULTs compare as written. */
 int hv_policy_compare(const struct hv_policy *a, const struct hv_policy *b);
 
 const char *hv_policy_name(const struct hv_policy *p);
@@ -88,5 +91,24 @@ int hv_ipe_version_parse(const char *s, size_t len, struct hv_ipe_version *v);
 int hv_ipe_version_cmp(struct hv_ipe_version a, struct hv_ipe_version b);
 /* Into @buf (at least 18 bytes) as the kernel prints it ("%hu.%hu.%hu"). */
 char *hv_ipe_version_format(struct hv_ipe_version v, char *buf, size_t bufsz);
+
+/*
+ * Additions beyond the pinned interface.
+ */
+
+/*
+ * Bytes every signed blob carries around its text even without certificates
+ * and with the smallest signature (DER framing of ContentInfo, SignedData,
+ * the content OCTET STRING and one SignerInfo). hv_policy_check_deploy()
+ * refuses text longer than HV_IPE_MAX_SIGNED_BLOB minus this; the signer
+ * gives the exact answer for a given key and certificate.
+ */
+#define HV_POLICY_SIGNED_MIN_OVERHEAD 128u
+
+/* "EBADMSG", "EINVAL", ... for the errnos this module returns. */
+const char *hv_policy_errno_name(int err);
+
+/* Number of rules (DEFAULT lines excluded). */
+size_t hv_policy_rule_count(const struct hv_policy *p);
 
 #endif
