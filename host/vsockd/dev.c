@@ -701,14 +701,18 @@ void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events)
 	conn_settle(d, c);
 }
 
-void dev_accept(struct vsock_dev *d, int lfd)
+int dev_accept(struct vsock_dev *d, int lfd)
 {
 	for (;;) {
 		struct conn *c;
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return;
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return 0;
+			return -errno;
+		}
 		if (conn_new(&d->conns, fd, &c) < 0) {
 			close(fd);
 			hv_log(HV_WARN, "vm=cid:%llu step=accept reason=too_many_connections",

@@ -75,8 +75,12 @@ void dev_process_tx(struct vsock_dev *d);
 void dev_pump_rx(struct vsock_dev *d);
 /* epoll events on a connection's Unix socket. */
 void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events);
-/* A host client is waiting on the listening socket @lfd. */
-void dev_accept(struct vsock_dev *d, int lfd);
+/*
+ * Accept the host clients waiting on the listening socket @lfd. Returns 0, or
+ * the negative errno of an accept that failed for lack of resources (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM): the caller should stop watching @lfd for a while.
+ */
+int dev_accept(struct vsock_dev *d, int lfd);
 /* Give up on handshakes past their deadline. */
 void dev_tick(struct vsock_dev *d, uint64_t now_ms);
 /* The guest lost every connection (driver reset or reboot): close all host sockets. */

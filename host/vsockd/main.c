@@ -240,6 +240,7 @@ static int run(const struct opts *o)
 	struct vsock_dev dev;
 	struct vu_session s;
 	int epfd, lfd, vlfd = -1, vfd = -1, sfd, tfd, r, rc = 1;
+	bool listen_paused = false;
 	sigset_t mask;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -312,7 +313,19 @@ static int run(const struct opts *o)
 				dev_conn_event(&dev, (struct conn *)t, ev[i].events);
 				break;
 			case EP_LISTEN:
-				dev_accept(&dev, lfd);
+				r = dev_accept(&dev, lfd);
+				if (r < 0 && !listen_paused) {
+					/* Out of fds or memory: a pending client would spin the
+					 * loop. */
+					struct epoll_event pe = {.events = 0,
+					                         .data.ptr = &t_listen};
+
+					epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &pe);
+					listen_paused = true;
+					hv_log(HV_WARN,
+					       "vm=cid:%llu step=accept reason=%s action=pause_1s",
+					       (unsigned long long)o->cid, strerror(-r));
+				}
 				break;
 			case EP_VHOST_LISTEN: {
 				int fd = accept4(vlfd, NULL, NULL, SOCK_CLOEXEC);
@@ -366,6 +379,13 @@ static int run(const struct opts *o)
 					/* spurious: the next tick comes anyway */
 				}
 				dev_tick(&dev, dev.now_ms);
+				if (listen_paused) {
+					struct epoll_event pe = {.events = EPOLLIN,
+					                         .data.ptr = &t_listen};
+
+					epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &pe);
+					listen_paused = false;
+				}
 				break;
 			}
 			}

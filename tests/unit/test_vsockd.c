@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -809,6 +810,36 @@ static void test_dev_rx_batch(void **state)
 	close(hfd);
 }
 
+/* Out of fds, accept() must report it instead of leaving a pending client to spin on. */
+static void test_dev_accept_emfile(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct rlimit old, low;
+	int lfd, cfd, next;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	next = dup(0);
+	close(next);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)next; /* no fd number left for accept() */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = dev_accept(&t->d, lfd);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(r, -EMFILE);
+	assert_int_equal(dev_accept(&t->d, lfd), 0); /* with fds again the client is taken */
+	assert_int_equal(t->d.conns.count, 1);
+	close(cfd);
+	close(lfd);
+	unlink(t->base);
+}
+
 static void test_dev_log_rate_limit(void **state)
 {
 	struct devt *t = *state;
@@ -1115,6 +1146,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_negotiation, vu_setup, vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,

@@ -205,6 +205,24 @@ def scenario_all(r):
           up.returncode == 0 and out.decode().strip() == r.expected_sum(a.size, 3),
           out.decode().strip())
 
+    # Guest driver reset (unbind/bind) with a connection open: the host side sees
+    # it end, and the device works again afterwards.
+    hold1 = socket.socket(socket.AF_UNIX)
+    hold1.bind(r.base + "_6005")
+    hold1.listen(1)
+    drv = "/sys/bus/virtio/drivers/vmw_vsock_virtio_transport"
+    r.run(f"vsock-helper hold 6005 & sleep 2; d=$(basename $(ls -d {drv}/virtio*)); "
+          f"echo $d > {drv}/unbind; sleep 1; echo $d > {drv}/bind; echo \"RESULT rebound $d\"")
+    hold1.settimeout(T_LONG)
+    hc1, _ = hold1.accept()
+    r.expect(r"RESULT rebound virtio\d+", what="driver unbind/bind")
+    hc1.settimeout(T_LONG)
+    check("driver_reset_resets_host_connection", hc1.recv(1) == b"", "EOF after unbind/bind")
+    r.run(f"echo \"RESULT g2h1 $(vsock-helper send 6000 {MiB} 4)\"")
+    m = r.expect(r"RESULT g2h1 (.*)\n", what="transfer after driver reset")
+    check("transfer_after_driver_reset", m.group(1).strip() == r.expected_sum(MiB, 4),
+          m.group(1).strip())
+
     # Reboot with a connection open: the host side must see it end.
     hold = socket.socket(socket.AF_UNIX)
     hold.bind(r.base + "_6004")
