@@ -19,15 +19,6 @@
 /* mountinfo of a busy guest stays well below this; a larger one is refused. */
 #define GA_MOUNTINFO_MAX (1024u * 1024)
 
-void ga_paths_default(struct ga_paths *p)
-{
-	p->securityfs = "/sys/kernel/security";
-	p->mountinfo = "/proc/self/mountinfo";
-	p->boot_id = "/proc/sys/kernel/random/boot_id";
-	p->osrelease = "/proc/sys/kernel/osrelease";
-	p->dm = &ga_dm_libdevmapper;
-}
-
 void ga_dm_targets_free(struct ga_dm_target *t, size_t n)
 {
 	for (size_t i = 0; t && i < n; i++)

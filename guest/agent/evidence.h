@@ -117,6 +117,7 @@ struct ga_paths {
 	const struct ga_dm_source *dm;
 };
 
+/* The real system's paths and libdevmapper (defined in dm.c). */
 void ga_paths_default(struct ga_paths *p);
 
 /*
