@@ -12,3 +12,6 @@ test_guestd_audit_SRCS := tests/unit/test_guestd_audit.c $(GUESTD_LIB_SRCS)
 test_guestd_audit_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
 test_guestd_apply_SRCS := tests/unit/test_guestd_apply.c $(GUESTD_LIB_SRCS)
 test_guestd_apply_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
+
+FUZZERS += fuzz_audit
+fuzz_audit_SRCS := tests/fuzz/fuzz_audit.c guest/agent/audit.c
