@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FX "tests/fixtures/"
@@ -95,6 +96,38 @@ static void digest(const uint8_t *b, size_t n, uint8_t md[32])
 	assert_true(EVP_Digest(b, n, md, &l, EVP_sha256(), NULL));
 }
 
+/*
+ * Play the kernel's part for one update, as far as a directory can: once the
+ * agent has written policies/hvipe/update, install those bytes as pkcs7 and
+ * the new version. Runs in a child process; gives up after 10 s.
+ */
+static pid_t fake_kernel_update(const char *dir, const char *version)
+{
+	pid_t pid = fork();
+	char upd[256], pk[256], ver[256];
+
+	assert_true(pid >= 0);
+	if (pid > 0)
+		return pid;
+	snprintf(upd, sizeof(upd), "%s/ipe/policies/hvipe/update", dir);
+	snprintf(pk, sizeof(pk), "%s/ipe/policies/hvipe/pkcs7", dir);
+	snprintf(ver, sizeof(ver), "%s/ipe/policies/hvipe/version", dir);
+	for (int i = 0; i < 1000; i++) {
+		uint8_t *b;
+		size_t n;
+
+		if (hv_read_file(upd, 1 << 20, &b, &n) == 0 && n > 0) {
+			_exit(hv_write_file_atomic(pk, b, n, 0644) == 0 &&
+			                      hv_write_file_atomic(ver, version, strlen(version),
+			                                           0644) == 0
+			              ? 0
+			              : 1);
+		}
+		usleep(10000);
+	}
+	_exit(2);
+}
+
 /* hvipe 1.0.1 is loaded and active: 1.0.2 goes to its update file, then active. */
 static void test_update_loaded(void **state)
 {
@@ -103,6 +136,8 @@ static void test_update_loaded(void **state)
 	uint8_t *blob, md[32];
 	size_t n;
 	uint16_t floor[3];
+	int status;
+	pid_t kernel = fake_kernel_update(f->dir, "1.0.2");
 
 	load(FX "guestd/hvipe-1.0.2.p7s", &blob, &n);
 	digest(blob, n, md);
@@ -111,9 +146,12 @@ static void test_update_loaded(void **state)
 	                           .blob = blob,
 	                           .len = n,
 	                           .digest = md,
-	                           .activate = true};
+	                           .activate = true,
+	                           .settle_ms = 10000};
 
 	assert_int_equal(ga_policy_apply(f->dir, f->state, &req, &res), 0);
+	assert_int_equal(waitpid(kernel, &status, 0), kernel);
+	assert_int_equal(status, 0);
 	assert_int_equal(res.err, 0);
 	/* exactly the blob, in the update file; new_policy untouched */
 	file_eq(f->dir, "ipe/policies/hvipe/update", blob, n);
@@ -123,17 +161,42 @@ static void test_update_loaded(void **state)
 	file_eq(f->dir, "ipe/policies/boot/delete", "1", 1);
 	assert_int_equal(file_size(f->dir, "ipe/policies/hvipe_fallback/delete"), 0);
 	assert_int_equal(file_size(f->dir, "ipe/policies/hvipe/delete"), 0);
-	/* the result names the active policy as the directory shows it */
+	/* the result names the active policy and its digest as the directory shows them */
 	assert_string_equal(res.active.name, "hvipe");
-	assert_true(res.active.has_digest);
+	assert_string_equal(res.active.version, "1.0.2");
+	assert_memory_equal(res.active.digest, md, 32);
 	/* the floor is recorded */
 	assert_int_equal(ga_floor_load(f->state, "hvipe", floor), 0);
 	assert_int_equal(floor[2], 2);
 	free(blob);
 }
 
+/* Without a kernel acting on the write, the agent does not claim success. */
+static void test_update_unconfirmed(void **state)
+{
+	struct fx *f = *state;
+	struct ga_apply_result res;
+	uint8_t *blob;
+	size_t n;
+	uint16_t floor[3];
+
+	load(FX "guestd/hvipe-1.0.2.p7s", &blob, &n);
+	struct ga_apply_req req = {.blob = blob, .len = n, .activate = true};
+
+	assert_int_equal(ga_policy_apply(f->dir, f->state, &req, &res), 0);
+	file_eq(f->dir, "ipe/policies/hvipe/update", blob, n);
+	assert_int_equal(res.err, EIO);
+	assert_string_equal(res.step, "update");
+	assert_non_null(strstr(res.reason, "does not show"));
+	/* nothing activated or deleted, no floor recorded */
+	assert_int_equal(file_size(f->dir, "ipe/policies/boot/delete"), 0);
+	assert_int_equal(ga_floor_load(f->state, "hvipe", floor), -ENOENT);
+	assert_string_equal(res.active.version, "1.0.1");
+	free(blob);
+}
+
 /* A name that is not loaded goes to new_policy; the directory, not being the
- * kernel, creates no policies/<name>/, so activation reports ENOENT. */
+ * kernel, creates no policies/<name>/, so the load is not confirmed. */
 static void test_new_policy(void **state)
 {
 	struct fx *f = *state;
@@ -149,8 +212,8 @@ static void test_new_policy(void **state)
 
 	assert_int_equal(ga_policy_apply(f->dir, f->state, &req, &res), 0);
 	file_eq(f->dir, "ipe/new_policy", blob, n);
-	assert_int_equal(res.err, ENOENT);
-	assert_string_equal(res.step, "activate");
+	assert_int_equal(res.err, EIO);
+	assert_string_equal(res.step, "load");
 	assert_string_equal(res.name, "hvipe");
 	assert_string_equal(res.version, "1.0.1");
 	/* nothing deleted after a failed activation */
@@ -406,6 +469,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_update_loaded, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_update_unconfirmed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_new_policy, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_same_blob_activates_only, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_local_refusals, setup, teardown),

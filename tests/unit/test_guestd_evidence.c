@@ -22,32 +22,6 @@
 
 #define FX "tests/fixtures/"
 
-/* Fixture dm source: one target per line, "name major:minor type params...". */
-static int fixture_list(void *ctx, struct ga_dm_target **out, size_t *n)
-{
-	FILE *f = fopen((const char *)ctx, "re");
-	struct ga_dm_target *arr = calloc(16, sizeof(*arr));
-	char line[1024];
-	size_t k = 0;
-
-	assert_non_null(f);
-	assert_non_null(arr);
-	while (fgets(line, sizeof(line), f) && k < 16) {
-		int off = 0;
-
-		line[strcspn(line, "\n")] = 0;
-		if (sscanf(line, "%127s %u:%u %31s %n", arr[k].name, &arr[k].major, &arr[k].minor,
-		           arr[k].type, &off) != 4)
-			continue;
-		arr[k].params = strdup(line + off);
-		k++;
-	}
-	fclose(f);
-	*out = arr;
-	*n = k;
-	return 0;
-}
-
 static int failing_list(void *ctx, struct ga_dm_target **out, size_t *n)
 {
 	return -(int)(intptr_t)ctx;
@@ -55,7 +29,7 @@ static int failing_list(void *ctx, struct ga_dm_target **out, size_t *n)
 
 static struct ga_paths fixture_paths(const char *secfs, struct ga_dm_source *dm)
 {
-	dm->list = fixture_list;
+	dm->list = ga_dm_file_list;
 	dm->ctx = (void *)FX "guestd/dm-tables";
 	return (struct ga_paths){
 	        .securityfs = secfs,
@@ -238,6 +212,14 @@ static void test_dm_errors(void **state)
 	free(ev);
 }
 
+static void test_dm_file_missing(void **state)
+{
+	struct ga_dm_target *t;
+	size_t n;
+
+	assert_int_equal(ga_dm_file_list((void *)FX "guestd/no-such-file", &t, &n), -ENOENT);
+}
+
 static void test_boot_id(void **state)
 {
 	uint8_t b[16];
@@ -273,6 +255,7 @@ int main(void)
 	        cmocka_unit_test(test_no_ipe),
 	        cmocka_unit_test(test_dm_errors),
 	        cmocka_unit_test(test_boot_id),
+	        cmocka_unit_test(test_dm_file_missing),
 	        cmocka_unit_test(test_read_small_bounded),
 	};
 
