@@ -657,6 +657,9 @@ static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 		hv_log(HV_WARN, "step=audit reason=batch_refused err=%d records_discarded=yes",
 		       ack->err);
 	ga_audit_queue_ack(&a->q, s->batch_last_id, s->batch_dropped);
+	if (s->batch_dropped)
+		hv_log(HV_NOTICE, "step=audit reason=drops_reported dropped=%llu",
+		       (unsigned long long)s->batch_dropped);
 	hv_log(HV_DEBUG, "step=audit acked_seq=%llu queued=%zu", (unsigned long long)ack->ref_seq,
 	       a->q.count);
 	s->batch_seq = 0;
