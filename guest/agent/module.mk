@@ -29,3 +29,9 @@ GUESTD_UNIT := $(addprefix $(O)/test/,test_guestd_evidence test_guestd_audit tes
 test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(GUESTD_UNIT) $(GUESTD_TEST_HELPERS)
 	tools/run-unit $(GUESTD_UNIT)
 	tests/integration/guestd/run $(O)
+
+# These objects include the generated protocol header; say so explicitly so a
+# parallel build in a fresh output directory generates it first.
+$(call objs,$(hvipe-guestd_SRCS) tests/unit/test_guestd_evidence.c tests/unit/test_guestd_apply.c \
+	tests/unit/test_guestd_audit.c): $(O)/gen/hvipe.pb-c.h
+$(call objs,tests/integration/guestd/hostctl.c): $(O)/gen/control.pb-c.h
