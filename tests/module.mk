@@ -12,3 +12,10 @@ fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
 TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
+
+-include tests/vm/module.mk
+
+# Performance figures for the policy library (make bench).
+BENCH_PROGRAMS += bench_policy
+bench_policy_SRCS := tests/bench/bench_policy.c
+BENCHES += tests/bench/policy-bench

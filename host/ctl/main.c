@@ -8,6 +8,8 @@
 
 static const struct ctl_group groups[] = {
         /* Each verb group adds its line here; see ctl.h. */
+        {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
+        {"key", "generate and show the policy signing key", ctl_key_main},
         {NULL, NULL, NULL},
 };
 
