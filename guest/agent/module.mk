@@ -26,7 +26,7 @@ GUESTD_TEST_HELPERS := $(O)/test/guestd-hostctl
 # real hvipe-hostd (tests/integration/guestd/run).
 TEST_LAYERS += test-guestd
 GUESTD_UNIT := $(addprefix $(O)/test/,test_guestd_evidence test_guestd_audit test_guestd_apply)
-test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(GUESTD_UNIT) $(GUESTD_TEST_HELPERS)
+test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(O)/bin/hvipectl $(GUESTD_UNIT) $(GUESTD_TEST_HELPERS)
 	tools/run-unit $(GUESTD_UNIT)
 	tests/integration/guestd/run $(O)
 
