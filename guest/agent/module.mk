@@ -35,3 +35,7 @@ test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(O)/bin/hvipectl $(GUES
 $(call objs,$(hvipe-guestd_SRCS) tests/unit/test_guestd_evidence.c tests/unit/test_guestd_apply.c \
 	tests/unit/test_guestd_audit.c): $(O)/gen/hvipe.pb-c.h
 $(call objs,tests/integration/guestd/hostctl.c): $(O)/gen/control.pb-c.h
+
+FUZZERS += fuzz_guestd_tables
+fuzz_guestd_tables_SRCS := tests/fuzz/fuzz_guestd_tables.c $(GUESTD_LIB_SRCS)
+fuzz_guestd_tables_LIBS := $(LIBS_crypto)
