@@ -369,33 +369,26 @@ static void audit_take(struct agent *a, int r, struct ga_audit_rec *rec)
 	ga_audit_queue_push(&a->q, rec);
 }
 
+static void audit_take_cb(void *ctx, int r, struct ga_audit_rec *rec)
+{
+	audit_take(ctx, r, rec);
+}
+
 static void audit_read_netlink(struct agent *a)
 {
 	static uint8_t buf[65536];
 
 	for (int rounds = 0; rounds < 64; rounds++) {
 		ssize_t n = recv(a->audit_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		struct nlmsghdr *h;
-		size_t left;
 
 		if (n < 0) {
 			if (errno == ENOBUFS)
-				hv_log(HV_WARN, "step=audit reason=netlink_overrun detail=\"kernel "
-				                "dropped multicast records\"");
+				hv_log(HV_WARN,
+				       "step=audit reason=netlink_overrun detail=\"kernel dropped "
+				       "multicast records\"");
 			return;
 		}
-		left = (size_t)n;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-			struct ga_audit_rec *rec = NULL;
-			uint32_t t = h->nlmsg_type;
-			int r;
-
-			if (t != GA_AUDIT_IPE_ACCESS && t != GA_AUDIT_IPE_CONFIG_CHANGE &&
-			    t != GA_AUDIT_IPE_POLICY_LOAD && t != GA_AUDIT_MAC_STATUS)
-				continue;
-			r = ga_audit_parse(t, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &rec);
-			audit_take(a, r, rec);
-		}
+		(void)ga_audit_netlink(buf, (size_t)n, audit_take_cb, a);
 	}
 }
 
