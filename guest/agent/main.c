@@ -85,6 +85,8 @@ struct session {
 	int64_t last_rx_ms;
 	bool hello_done;
 	uint64_t batch_seq, batch_last_id, batch_dropped; /* in flight, 0 when none */
+	uint64_t result_seq; /* --once: the successful PolicyResult awaiting its Ack */
+	int64_t done_at_ms;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -626,8 +628,12 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	env.body_case = HVIPE__ENVELOPE__BODY_POLICY_RESULT;
 	env.policy_result = &pr;
 	r = send_env(s, &env);
-	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME))
-		a->done = true;
+	/* --once: done when the host acknowledges the result, or shortly after
+	 * (the policy is active either way; the wait lets the result reach it). */
+	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME)) {
+		s->result_seq = s->seq;
+		s->done_at_ms = now_ms() + 3000;
+	}
 	return r;
 }
 
@@ -654,6 +660,10 @@ static void on_verdict(struct agent *a, const Hvipe__Verdict *v)
 
 static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 {
+	if (s->result_seq && ack->ref_seq == s->result_seq) {
+		a->done = true;
+		return;
+	}
 	if (!s->batch_seq || ack->ref_seq != s->batch_seq)
 		return;
 	if (ack->err)
@@ -808,6 +818,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		uint8_t chunk[16384];
 		ssize_t n;
 
+		if (s.result_seq && t >= s.done_at_ms) {
+			a->done = true;
+			break;
+		}
+		if (s.result_seq && s.done_at_ms - t < wait)
+			wait = s.done_at_ms - t;
 		if (deadline >= 0 && deadline - t < wait)
 			wait = deadline - t;
 		if (wait <= 0) {
