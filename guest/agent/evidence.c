@@ -368,6 +368,7 @@ int ga_boot_id_parse(const char *s, size_t len, uint8_t out[16])
 
 void ga_guard_collect(struct ga_guard *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->status = GA_GUARD_ABSENT;
 	snprintf(out->detail, sizeof(out->detail), "guard not built into this agent");
 }

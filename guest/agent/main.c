@@ -513,6 +513,8 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 	Hvipe__Evidence e = HVIPE__EVIDENCE__INIT;
 	Hvipe__IpeState ipe = HVIPE__IPE_STATE__INIT;
 	Hvipe__GuardState guard = HVIPE__GUARD_STATE__INIT;
+	Hvipe__GuardRefusal rec[GA_GUARD_MAX_RECENT], *recp[GA_GUARD_MAX_RECENT];
+	char *tagp[GA_GUARD_MAX_TAGS];
 	Hvipe__VerityDevice vd[HV_PROTO_MAX_VERITY_DEVICES], *vdp[HV_PROTO_MAX_VERITY_DEVICES];
 	Hvipe__IpePolicy pol[HV_PROTO_MAX_POLICIES], *polp[HV_PROTO_MAX_POLICIES];
 	_cleanup_free_ struct ga_evidence *ev = calloc(1, sizeof(*ev));
@@ -567,6 +569,23 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 	}
 	guard.status = (Hvipe__GuardStatus)ev->guard.status;
 	guard.detail = ev->guard.detail;
+	for (size_t i = 0; i < ev->guard.n_tags && i < GA_GUARD_MAX_TAGS; i++)
+		tagp[i] = ev->guard.tags[i];
+	guard.n_program_tags =
+	        ev->guard.n_tags < GA_GUARD_MAX_TAGS ? ev->guard.n_tags : GA_GUARD_MAX_TAGS;
+	guard.program_tags = tagp;
+	guard.refusals = ev->guard.refusals;
+	for (size_t i = 0; i < ev->guard.n_recent && i < GA_GUARD_MAX_RECENT; i++) {
+		hvipe__guard_refusal__init(&rec[i]);
+		rec[i].what = ev->guard.recent[i].what;
+		rec[i].pid = ev->guard.recent[i].pid;
+		rec[i].comm = ev->guard.recent[i].comm;
+		rec[i].count = ev->guard.recent[i].count;
+		recp[i] = &rec[i];
+	}
+	guard.n_recent =
+	        ev->guard.n_recent < GA_GUARD_MAX_RECENT ? ev->guard.n_recent : GA_GUARD_MAX_RECENT;
+	guard.recent = recp;
 	e.guard = &guard;
 	e.audit_dropped = a->dropped_since_evidence;
 	env.body_case = HVIPE__ENVELOPE__BODY_EVIDENCE;
