@@ -524,7 +524,7 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 		return -ENOMEM;
 	r = ga_evidence_collect(&a->paths, c->want, ev);
 	if (r < 0)
-		hv_log(HV_WARN, "step=evidence reason=collect_failed err=%s", strerror(-r));
+		hv_log(HV_WARN, "step=evidence reason=collect_failed err=\"%s\"", strerror(-r));
 	e.nonce = c->nonce;
 	for (size_t i = 0; i < ev->n_verity; i++) {
 		const struct ga_verity *v = &ev->verity[i];
@@ -900,7 +900,7 @@ static int apply_fallback(struct agent *a)
 
 	r = hv_read_file(a->o.fallback, HV_IPE_MAX_SIGNED_BLOB, &blob, &len);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=%s", a->o.fallback,
+		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=\"%s\"", a->o.fallback,
 		       strerror(-r));
 		return 1;
 	}
@@ -908,7 +908,7 @@ static int apply_fallback(struct agent *a)
 	req.len = len;
 	r = ga_policy_apply(a->o.securityfs, a->o.state_dir, &req, &res);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=internal err=%s", strerror(-r));
+		hv_log(HV_ERR, "step=fallback reason=internal err=\"%s\"", strerror(-r));
 		return 1;
 	}
 	log_result(&res, "fallback");
@@ -947,11 +947,11 @@ static int run(struct agent *a)
 				return 0;
 			if (stop_signal)
 				break;
-			hv_log(HV_WARN, "step=session host=%s reason=%s", as,
+			hv_log(HV_WARN, "step=session host=%s reason=\"%s\"", as,
 			       r == -ETIME ? "deadline" : strerror(-r));
 			last_err = r;
 		} else if (fd != last_err) {
-			hv_log(HV_WARN, "step=connect host=%s reason=%s", as, strerror(-fd));
+			hv_log(HV_WARN, "step=connect host=%s reason=\"%s\"", as, strerror(-fd));
 			last_err = fd;
 		}
 		r = (int)ga_backoff_next(&a->backoff);
@@ -995,8 +995,8 @@ int main(int argc, char **argv)
 	a.start_ms = now_ms();
 	r = hv_read_file(a.o.cmdline, 65536, &cmdline, &cmdlen);
 	if (r < 0)
-		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=%s", a.o.cmdline,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=\"%s\"",
+		       a.o.cmdline, strerror(-r));
 	if (ga_cmdline_parse(cmdline ? (char *)cmdline : "", cmdlen, &a.cmd) < 0) {
 		hv_log(HV_ERR,
 		       "step=start reason=bad_cmdline detail=\"hvipe.port= is not a port\"");
@@ -1021,7 +1021,8 @@ int main(int argc, char **argv)
 		a.paths.mountinfo = a.o.mountinfo;
 	if (a.o.state_dir && mkdir(a.o.state_dir, 0700) < 0 && errno != EEXIST)
 		hv_log(HV_WARN,
-		       "step=start reason=state_dir_unusable dir=%s err=%s detail=\"no rollback "
+		       "step=start reason=state_dir_unusable dir=%s err=\"%s\" detail=\"no "
+		       "rollback "
 		       "floor\"",
 		       a.o.state_dir, strerror(errno));
 	if (ga_audit_queue_init(&a.q, a.o.queue_records, a.o.queue_bytes) < 0)
@@ -1029,8 +1030,8 @@ int main(int argc, char **argv)
 	hv_buf_init(&a.audit_line, 16384);
 	r = audit_open(&a);
 	if (r < 0)
-		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=%s", a.o.audit_source,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=\"%s\"",
+		       a.o.audit_source, strerror(-r));
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
