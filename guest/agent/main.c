@@ -806,6 +806,21 @@ static int on_frame(struct agent *a, struct session *s, hv_envelope *env)
 	}
 }
 
+/* Tell the host why the agent is closing on it (best effort). */
+static void send_error(struct session *s, int r)
+{
+	Hvipe__Envelope env = HVIPE__ENVELOPE__INIT;
+	Hvipe__Error e = HVIPE__ERROR__INIT;
+
+	e.err = -r;
+	e.detail = (char *)(r == -EPROTONOSUPPORT ? "protocol version not supported"
+	                    : r == -EPROTO        ? "message not expected in this state"
+	                                          : "malformed or oversized frame");
+	env.body_case = HVIPE__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	(void)send_env(s, &env);
+}
+
 /* How long the host may stay silent before the agent reconnects. */
 static int silence_limit(const struct session *s)
 {
@@ -868,11 +883,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 				continue;
 			}
 			r = hv_buf_append(&s.rx, chunk, (size_t)n);
-			s.last_rx_ms = now_ms();
 			while (r == 0 &&
 			       (r = hv_frame_decode(s.rx.data, s.rx.len, HV_PROTO_MAX_FRAME, &env,
 			                            &used)) == 0) {
 				hv_buf_consume(&s.rx, used);
+				/* Only whole frames count as signs of life. */
+				s.last_rx_ms = now_ms();
 				hv_log(HV_DEBUG, "step=recv kind=%s seq=%llu",
 				       hv_envelope_kind(env), (unsigned long long)env->seq);
 				r = on_frame(a, &s, env);
@@ -884,6 +900,8 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		if (r == 0)
 			r = maybe_send_batch(a, &s);
 	}
+	if (r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -EPROTONOSUPPORT)
+		send_error(&s, r);
 	if (s.hello_done)
 		ga_backoff_reset(&a->backoff);
 	hv_buf_free(&s.rx);
