@@ -1,5 +1,17 @@
 # Targets that need every module to have been read.
 
+# Compile rules live here, not in rules.mk: make expands a rule's
+# prerequisites when it reads the rule, and GENERATED_HEADERS is only complete
+# once every module.mk has been read. Every object waits for the generated
+# headers, so fresh parallel builds cannot race protoc-c.
+$(O)/obj/%.o: %.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
 LIBHVIPE_OBJS := $(call objs,$(LIBHVIPE_SRCS))
 -include $(LIBHVIPE_OBJS:.o=.d)
 
