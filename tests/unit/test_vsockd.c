@@ -840,6 +840,51 @@ static void test_dev_accept_emfile(void **state)
 	unlink(t->base);
 }
 
+/* Handshakes past their deadline are dropped; an answered REQUEST is withdrawn with RST. */
+static void test_dev_connect_timeouts(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vsock_hdr r;
+	uint32_t ulen;
+	int lfd, silent, asked;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	silent = socket(AF_UNIX, SOCK_STREAM, 0); /* never sends CONNECT */
+	asked = socket(AF_UNIX, SOCK_STREAM, 0);  /* the guest never answers */
+	assert_int_equal(connect(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(connect(asked, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(asked, "CONNECT 77\n", 11), 11);
+	t->d.now_ms = 1000;
+	dev_accept(&t->d, lfd);
+	assert_int_equal(t->d.conns.count, 2);
+	for (struct conn *c = t->d.conns.head; c; c = c->next)
+		dev_conn_event(&t->d, c, 1);
+	post_rx(t, 0, 4096);
+	post_rx(t, 1, 4096);
+	dev_pump_rx(&t->d);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_REQUEST);
+
+	dev_tick(&t->d, 1000 + DEV_CONNECT_TIMEOUT_MS - 1);
+	assert_int_equal(t->d.conns.count, 2);
+	dev_tick(&t->d, 1000 + DEV_CONNECT_TIMEOUT_MS + 1);
+	assert_int_equal(t->d.conns.count, 0);
+	rx_pkt(t, 1, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RST);
+	assert_int_equal(r.dst_port, 77);
+	char buf[8];
+	assert_int_equal(read(asked, buf, sizeof(buf)), 0); /* closed without an OK line */
+	assert_int_equal(read(silent, buf, sizeof(buf)), 0);
+	close(asked);
+	close(silent);
+	close(lfd);
+	unlink(t->base);
+}
+
 static void test_dev_log_rate_limit(void **state)
 {
 	struct devt *t = *state;
@@ -1147,6 +1192,7 @@ int main(void)
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_connect_timeouts, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_negotiation, vu_setup, vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,

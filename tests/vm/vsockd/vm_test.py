@@ -182,6 +182,12 @@ def scenario_all(r):
     check("fifty_concurrent_connections", m.group(1) == "50" and m.group(2) == "0",
           f"ok={m.group(1)}")
 
+    # Host-initiated connection to a guest port nobody listens on: closed, no OK line.
+    p = subprocess.run([a.helper, "uconnect", r.base, "5999", "10", "1"], capture_output=True,
+                       timeout=T_LONG)
+    check("host_initiated_refused_by_guest", p.returncode != 0 and b"no OK line" in p.stderr,
+          p.stderr.decode().strip())
+
     # Host-initiated connection, paused and resumed in the middle of the transfer.
     r.run("vsock-helper listen 5000 & sleep 1; echo RESULT listening")
     r.expect(r"RESULT listening", what="guest listener")
