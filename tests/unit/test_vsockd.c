@@ -740,9 +740,8 @@ static void test_dev_malformed_tx_chain(void **state)
 {
 	struct devt *t = *state;
 	struct vsock_hdr r;
-	uint32_t ulen;
+	uint32_t ulen, id;
 
-	post_rx(t, 0, 4096);
 	/* header descriptor pointing outside guest memory */
 	set_desc(&t->g, 1, 0, 0x10, VSOCK_HDR_LEN, 0, 0);
 	publish(&t->g, 1, 0);
@@ -753,14 +752,26 @@ static void test_dev_malformed_tx_chain(void **state)
 	assert_int_equal(used_idx(&t->g, 1), 2); /* both chains returned */
 	assert_int_equal(t->d.stats.bad_chains, 1);
 	assert_int_equal(t->d.stats.bad_packets, 1);
-	assert_int_equal(used_idx(&t->g, 0), 0); /* no sensible RST target */
-	/* an rx buffer too small for a header is returned unused */
+	assert_int_equal(t->d.ctl_len, 0); /* no sensible RST target */
+
+	/* rx buffers the device cannot use come back empty; the RST goes to the next good one */
+	set_desc(&t->g, 0, 5, galloc(&t->g, 8), 8, VRING_DESC_F_WRITE, 0); /* too small */
+	publish(&t->g, 0, 5);
+	set_desc(&t->g, 0, 6, galloc(&t->g, 64), 64, 0, 0); /* not device-writable */
+	publish(&t->g, 0, 6);
+	post_rx(t, 7, 4096);
 	struct vsock_hdr h = hdr(VSOCK_OP_RW, 1, 2, 0);
-	set_desc(&t->g, 0, 5, galloc(&t->g, 8), 8, VRING_DESC_F_WRITE, 0);
-	(void)r;
-	(void)ulen;
-	send_tx(t, 2, &h, NULL, 0); /* RST owed; first rx buffer is fine */
-	assert_int_equal(used_idx(&t->g, 0), 1);
+	send_tx(t, 2, &h, NULL, 0); /* unknown connection: RST owed */
+	assert_int_equal(used_idx(&t->g, 0), 3);
+	used_elem(&t->g, 0, 0, &id, &ulen);
+	assert_int_equal(id, 5);
+	assert_int_equal(ulen, 0);
+	used_elem(&t->g, 0, 1, &id, &ulen);
+	assert_int_equal(id, 6);
+	assert_int_equal(ulen, 0);
+	rx_pkt(t, 2, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RST);
+	assert_int_equal(t->d.stats.bad_chains, 3);
 }
 
 /* One host read fills several rx buffers, within credit; unused ones are given back. */
