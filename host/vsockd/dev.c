@@ -741,7 +741,7 @@ void dev_tick(struct vsock_dev *d, uint64_t now_ms)
 	dev_pump_rx(d);
 }
 
-void dev_reset_conns(struct vsock_dev *d)
+void dev_reset_conns(struct vsock_dev *d, const char *reason)
 {
 	unsigned n = d->conns.count;
 
@@ -750,6 +750,6 @@ void dev_reset_conns(struct vsock_dev *d)
 	d->ctl_len = 0;
 	d->ctl_head = 0;
 	if (n)
-		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=guest_driver_reset",
-		       (unsigned long long)d->guest_cid, n);
+		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=%s",
+		       (unsigned long long)d->guest_cid, n, reason);
 }

@@ -83,7 +83,7 @@ void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events);
 int dev_accept(struct vsock_dev *d, int lfd);
 /* Give up on handshakes past their deadline. */
 void dev_tick(struct vsock_dev *d, uint64_t now_ms);
-/* The guest lost every connection (driver reset or reboot): close all host sockets. */
-void dev_reset_conns(struct vsock_dev *d);
+/* Close every host socket and forget every connection; @reason goes to the log. */
+void dev_reset_conns(struct vsock_dev *d, const char *reason);
 
 #endif

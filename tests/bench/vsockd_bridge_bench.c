@@ -216,7 +216,7 @@ static double bench_g2h(const char *base, uint64_t total)
 	}
 	double dt = now() - t0;
 	close(hfd);
-	dev_reset_conns(&s.d);
+	dev_reset_conns(&s.d, "bench");
 	free(s.mem);
 	return (double)total / (1 << 20) / dt;
 }
@@ -253,7 +253,7 @@ static double bench_h2g(const char *base, uint64_t total)
 	}
 	double dt = now() - t0;
 	close(hfd);
-	dev_reset_conns(&s.d);
+	dev_reset_conns(&s.d, "bench");
 	free(s.mem);
 	return (double)total / (1 << 20) / dt;
 }

@@ -541,7 +541,7 @@ static int dev_teardown(void **state)
 	struct devt *t = *state;
 	char path[128];
 
-	dev_reset_conns(&t->d);
+	dev_reset_conns(&t->d, "test");
 	close(t->lfd);
 	snprintf(path, sizeof(path), "%s_1234", t->base);
 	unlink(path);
