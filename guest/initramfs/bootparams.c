@@ -44,7 +44,7 @@ static int copy_str(char *dst, size_t dstsz, const char *v, size_t n)
 static int cmdline_word(const char *w, size_t n, struct boot_cmdline *c)
 {
 	static const char rh[] = "hvipe.roothash=", fl[] = "hvipe.fail=", pt[] = "hvipe.port=",
-	                  ck[] = "hvipe.checks=";
+	                  ck[] = "hvipe.checks=", dl[] = "hvipe.deadline_ms=";
 	uint64_t v;
 
 	if (n >= sizeof(rh) - 1 && !memcmp(w, rh, sizeof(rh) - 1)) {
@@ -72,6 +72,13 @@ static int cmdline_word(const char *w, size_t n, struct boot_cmdline *c)
 		    v == 0)
 			return -EBADMSG;
 		c->port = (unsigned)v;
+		return 0;
+	}
+	if (n >= sizeof(dl) - 1 && !memcmp(w, dl, sizeof(dl) - 1)) {
+		/* One hour at most: a guest must not wait for its host forever. */
+		if (parse_u64(w + sizeof(dl) - 1, n - (sizeof(dl) - 1), 3600000, &v) < 0 || v == 0)
+			return -EBADMSG;
+		c->deadline_ms = (unsigned)v;
 		return 0;
 	}
 	if (n >= sizeof(ck) - 1 && !memcmp(w, ck, sizeof(ck) - 1)) {

@@ -23,6 +23,7 @@ struct boot_cmdline {
 	bool fail_closed;                   /* hvipe.fail=closed */
 	unsigned port;                      /* hvipe.port=N, 0 when absent */
 	bool checks;                        /* hvipe.checks=1: run the image's self-checks */
+	unsigned deadline_ms;               /* hvipe.deadline_ms=N, 0 when absent */
 };
 
 /*

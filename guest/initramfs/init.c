@@ -64,7 +64,8 @@
 #define DM_NAME        "hvipe-root"
 #define SIG_KEY_DESC   "hvipe:root-hash-sig"
 #define DEVICE_WAIT_MS 60000
-/* hvipe-guestd enforces its own deadline; init kills it after this. */
+/* hvipe-guestd enforces its own deadline (hvipe.deadline_ms= or this
+ * default); init kills it when it overruns that by the grace period. */
 #define GUESTD_DEADLINE_MS 30000
 #define GUESTD_GRACE_MS    15000
 #define MAX_BLOB           65536u
@@ -350,7 +351,9 @@ static int run_guestd(const struct boot_cmdline *cl)
 		say("step=guestd result=absent");
 		return 127;
 	}
-	snprintf(deadline, sizeof(deadline), "%d", GUESTD_DEADLINE_MS);
+	unsigned deadline_ms = cl->deadline_ms ? cl->deadline_ms : GUESTD_DEADLINE_MS;
+
+	snprintf(deadline, sizeof(deadline), "%u", deadline_ms);
 
 	pid_t pid = fork();
 
@@ -361,7 +364,7 @@ static int run_guestd(const struct boot_cmdline *cl)
 		_exit(127);
 	}
 
-	long end = now_ms() + GUESTD_DEADLINE_MS + GUESTD_GRACE_MS;
+	long end = now_ms() + (long)deadline_ms + GUESTD_GRACE_MS;
 	int status;
 
 	for (;;) {
