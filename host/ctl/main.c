@@ -9,6 +9,8 @@
 
 static const struct ctl_group groups[] = {
         /* Each verb group adds its line here; see ctl.h. */
+        {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
+        {"key", "generate and show the policy signing key", ctl_key_main},
         {"vm", "VMs known to hvipe-hostd (add, list, show, forget, set-action, resume)",
          ctl_vm_main},
         {"image", "dm-verity images and their approval per VM", ctl_image_main},
