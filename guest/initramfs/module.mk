@@ -7,7 +7,7 @@ INITRAMFS_INIT := $(O)/initramfs/init
 initramfs_init_SRCS := guest/initramfs/init.c guest/initramfs/bootparams.c
 initramfs_init_OBJS := $(patsubst %.c,$(O)/initramfs/obj/%.o,$(initramfs_init_SRCS))
 INITRAMFS_CFLAGS := -std=gnu11 -O2 -g $(WARN) -fstack-protector-strong \
-	-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -MMD -MP -ffile-prefix-map=$(TOP)/=
+	-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -MMD -MP -ffile-prefix-map=$(TOP)=.
 -include $(initramfs_init_OBJS:.o=.d)
 
 $(O)/initramfs/obj/%.o: %.c
