@@ -85,6 +85,8 @@ struct session {
 	int64_t last_rx_ms;
 	bool hello_done;
 	uint64_t batch_seq, batch_last_id, batch_dropped; /* in flight, 0 when none */
+	uint64_t result_seq; /* --once: the successful PolicyResult awaiting its Ack */
+	int64_t done_at_ms;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -369,33 +371,26 @@ static void audit_take(struct agent *a, int r, struct ga_audit_rec *rec)
 	ga_audit_queue_push(&a->q, rec);
 }
 
+static void audit_take_cb(void *ctx, int r, struct ga_audit_rec *rec)
+{
+	audit_take(ctx, r, rec);
+}
+
 static void audit_read_netlink(struct agent *a)
 {
 	static uint8_t buf[65536];
 
 	for (int rounds = 0; rounds < 64; rounds++) {
 		ssize_t n = recv(a->audit_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		struct nlmsghdr *h;
-		size_t left;
 
 		if (n < 0) {
 			if (errno == ENOBUFS)
-				hv_log(HV_WARN, "step=audit reason=netlink_overrun detail=\"kernel "
-				                "dropped multicast records\"");
+				hv_log(HV_WARN,
+				       "step=audit reason=netlink_overrun detail=\"kernel dropped "
+				       "multicast records\"");
 			return;
 		}
-		left = (size_t)n;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-			struct ga_audit_rec *rec = NULL;
-			uint32_t t = h->nlmsg_type;
-			int r;
-
-			if (t != GA_AUDIT_IPE_ACCESS && t != GA_AUDIT_IPE_CONFIG_CHANGE &&
-			    t != GA_AUDIT_IPE_POLICY_LOAD && t != GA_AUDIT_MAC_STATUS)
-				continue;
-			r = ga_audit_parse(t, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &rec);
-			audit_take(a, r, rec);
-		}
+		(void)ga_audit_netlink(buf, (size_t)n, audit_take_cb, a);
 	}
 }
 
@@ -518,6 +513,8 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 	Hvipe__Evidence e = HVIPE__EVIDENCE__INIT;
 	Hvipe__IpeState ipe = HVIPE__IPE_STATE__INIT;
 	Hvipe__GuardState guard = HVIPE__GUARD_STATE__INIT;
+	Hvipe__GuardRefusal rec[GA_GUARD_MAX_RECENT], *recp[GA_GUARD_MAX_RECENT];
+	char *tagp[GA_GUARD_MAX_TAGS];
 	Hvipe__VerityDevice vd[HV_PROTO_MAX_VERITY_DEVICES], *vdp[HV_PROTO_MAX_VERITY_DEVICES];
 	Hvipe__IpePolicy pol[HV_PROTO_MAX_POLICIES], *polp[HV_PROTO_MAX_POLICIES];
 	_cleanup_free_ struct ga_evidence *ev = calloc(1, sizeof(*ev));
@@ -527,7 +524,7 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 		return -ENOMEM;
 	r = ga_evidence_collect(&a->paths, c->want, ev);
 	if (r < 0)
-		hv_log(HV_WARN, "step=evidence reason=collect_failed err=%s", strerror(-r));
+		hv_log(HV_WARN, "step=evidence reason=collect_failed err=\"%s\"", strerror(-r));
 	e.nonce = c->nonce;
 	for (size_t i = 0; i < ev->n_verity; i++) {
 		const struct ga_verity *v = &ev->verity[i];
@@ -572,6 +569,23 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 	}
 	guard.status = (Hvipe__GuardStatus)ev->guard.status;
 	guard.detail = ev->guard.detail;
+	for (size_t i = 0; i < ev->guard.n_tags && i < GA_GUARD_MAX_TAGS; i++)
+		tagp[i] = ev->guard.tags[i];
+	guard.n_program_tags =
+	        ev->guard.n_tags < GA_GUARD_MAX_TAGS ? ev->guard.n_tags : GA_GUARD_MAX_TAGS;
+	guard.program_tags = tagp;
+	guard.refusals = ev->guard.refusals;
+	for (size_t i = 0; i < ev->guard.n_recent && i < GA_GUARD_MAX_RECENT; i++) {
+		hvipe__guard_refusal__init(&rec[i]);
+		rec[i].what = ev->guard.recent[i].what;
+		rec[i].pid = ev->guard.recent[i].pid;
+		rec[i].comm = ev->guard.recent[i].comm;
+		rec[i].count = ev->guard.recent[i].count;
+		recp[i] = &rec[i];
+	}
+	guard.n_recent =
+	        ev->guard.n_recent < GA_GUARD_MAX_RECENT ? ev->guard.n_recent : GA_GUARD_MAX_RECENT;
+	guard.recent = recp;
 	e.guard = &guard;
 	e.audit_dropped = a->dropped_since_evidence;
 	env.body_case = HVIPE__ENVELOPE__BODY_EVIDENCE;
@@ -633,8 +647,12 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	env.body_case = HVIPE__ENVELOPE__BODY_POLICY_RESULT;
 	env.policy_result = &pr;
 	r = send_env(s, &env);
-	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME))
-		a->done = true;
+	/* --once: done when the host acknowledges the result, or shortly after
+	 * (the policy is active either way; the wait lets the result reach it). */
+	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME)) {
+		s->result_seq = s->seq;
+		s->done_at_ms = now_ms() + 3000;
+	}
 	return r;
 }
 
@@ -661,6 +679,10 @@ static void on_verdict(struct agent *a, const Hvipe__Verdict *v)
 
 static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 {
+	if (s->result_seq && ack->ref_seq == s->result_seq) {
+		a->done = true;
+		return;
+	}
 	if (!s->batch_seq || ack->ref_seq != s->batch_seq)
 		return;
 	if (ack->err)
@@ -784,6 +806,21 @@ static int on_frame(struct agent *a, struct session *s, hv_envelope *env)
 	}
 }
 
+/* Tell the host why the agent is closing on it (best effort). */
+static void send_error(struct session *s, int r)
+{
+	Hvipe__Envelope env = HVIPE__ENVELOPE__INIT;
+	Hvipe__Error e = HVIPE__ERROR__INIT;
+
+	e.err = -r;
+	e.detail = (char *)(r == -EPROTONOSUPPORT ? "protocol version not supported"
+	                    : r == -EPROTO        ? "message not expected in this state"
+	                                          : "malformed or oversized frame");
+	env.body_case = HVIPE__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	(void)send_env(s, &env);
+}
+
 /* How long the host may stay silent before the agent reconnects. */
 static int silence_limit(const struct session *s)
 {
@@ -815,6 +852,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		uint8_t chunk[16384];
 		ssize_t n;
 
+		if (s.result_seq && t >= s.done_at_ms) {
+			a->done = true;
+			break;
+		}
+		if (s.result_seq && s.done_at_ms - t < wait)
+			wait = s.done_at_ms - t;
 		if (deadline >= 0 && deadline - t < wait)
 			wait = deadline - t;
 		if (wait <= 0) {
@@ -840,11 +883,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 				continue;
 			}
 			r = hv_buf_append(&s.rx, chunk, (size_t)n);
-			s.last_rx_ms = now_ms();
 			while (r == 0 &&
 			       (r = hv_frame_decode(s.rx.data, s.rx.len, HV_PROTO_MAX_FRAME, &env,
 			                            &used)) == 0) {
 				hv_buf_consume(&s.rx, used);
+				/* Only whole frames count as signs of life. */
+				s.last_rx_ms = now_ms();
 				hv_log(HV_DEBUG, "step=recv kind=%s seq=%llu",
 				       hv_envelope_kind(env), (unsigned long long)env->seq);
 				r = on_frame(a, &s, env);
@@ -856,6 +900,8 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		if (r == 0)
 			r = maybe_send_batch(a, &s);
 	}
+	if (r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -EPROTONOSUPPORT)
+		send_error(&s, r);
 	if (s.hello_done)
 		ga_backoff_reset(&a->backoff);
 	hv_buf_free(&s.rx);
@@ -872,7 +918,7 @@ static int apply_fallback(struct agent *a)
 
 	r = hv_read_file(a->o.fallback, HV_IPE_MAX_SIGNED_BLOB, &blob, &len);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=%s", a->o.fallback,
+		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=\"%s\"", a->o.fallback,
 		       strerror(-r));
 		return 1;
 	}
@@ -880,7 +926,7 @@ static int apply_fallback(struct agent *a)
 	req.len = len;
 	r = ga_policy_apply(a->o.securityfs, a->o.state_dir, &req, &res);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=internal err=%s", strerror(-r));
+		hv_log(HV_ERR, "step=fallback reason=internal err=\"%s\"", strerror(-r));
 		return 1;
 	}
 	log_result(&res, "fallback");
@@ -919,11 +965,11 @@ static int run(struct agent *a)
 				return 0;
 			if (stop_signal)
 				break;
-			hv_log(HV_WARN, "step=session host=%s reason=%s", as,
+			hv_log(HV_WARN, "step=session host=%s reason=\"%s\"", as,
 			       r == -ETIME ? "deadline" : strerror(-r));
 			last_err = r;
 		} else if (fd != last_err) {
-			hv_log(HV_WARN, "step=connect host=%s reason=%s", as, strerror(-fd));
+			hv_log(HV_WARN, "step=connect host=%s reason=\"%s\"", as, strerror(-fd));
 			last_err = fd;
 		}
 		r = (int)ga_backoff_next(&a->backoff);
@@ -967,8 +1013,8 @@ int main(int argc, char **argv)
 	a.start_ms = now_ms();
 	r = hv_read_file(a.o.cmdline, 65536, &cmdline, &cmdlen);
 	if (r < 0)
-		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=%s", a.o.cmdline,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=\"%s\"",
+		       a.o.cmdline, strerror(-r));
 	if (ga_cmdline_parse(cmdline ? (char *)cmdline : "", cmdlen, &a.cmd) < 0) {
 		hv_log(HV_ERR,
 		       "step=start reason=bad_cmdline detail=\"hvipe.port= is not a port\"");
@@ -993,7 +1039,8 @@ int main(int argc, char **argv)
 		a.paths.mountinfo = a.o.mountinfo;
 	if (a.o.state_dir && mkdir(a.o.state_dir, 0700) < 0 && errno != EEXIST)
 		hv_log(HV_WARN,
-		       "step=start reason=state_dir_unusable dir=%s err=%s detail=\"no rollback "
+		       "step=start reason=state_dir_unusable dir=%s err=\"%s\" detail=\"no "
+		       "rollback "
 		       "floor\"",
 		       a.o.state_dir, strerror(errno));
 	if (ga_audit_queue_init(&a.q, a.o.queue_records, a.o.queue_bytes) < 0)
@@ -1001,8 +1048,8 @@ int main(int argc, char **argv)
 	hv_buf_init(&a.audit_line, 16384);
 	r = audit_open(&a);
 	if (r < 0)
-		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=%s", a.o.audit_source,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=\"%s\"",
+		       a.o.audit_source, strerror(-r));
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -157,7 +157,7 @@ static void guest_reset(struct vu_session *s, const char *why)
 	if (s->reset_done)
 		return;
 	s->reset_done = true;
-	hv_log(HV_NOTICE, "cid=%llu step=vring reason=%s action=reset_connections",
+	hv_log(HV_NOTICE, "vm=cid:%llu step=vring reason=%s action=reset_connections",
 	       (unsigned long long)s->dev->guest_cid, why);
 	dev_reset_conns(s->dev);
 }
@@ -205,7 +205,8 @@ static int set_mem_table(struct vu_session *s, struct vu_msg *m)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->vq[i].addr_set)
 			vq_map(&d->vq[i], &d->mem);
-	hv_log(HV_INFO, "cid=%llu step=mem_table regions=%u", (unsigned long long)d->guest_cid, n);
+	hv_log(HV_INFO, "vm=cid:%llu step=mem_table regions=%u", (unsigned long long)d->guest_cid,
+	       n);
 	return 0;
 }
 
@@ -415,7 +416,7 @@ int vu_session_handle(struct vu_session *s)
 	close_fds(&m);
 	if (r < 0)
 		hv_log(r == -EOPNOTSUPP ? HV_WARN : HV_ERR,
-		       "cid=%llu step=vhost_user request=%u reason=%s",
+		       "vm=cid:%llu step=vhost_user request=%u reason=%s",
 		       (unsigned long long)s->dev->guest_cid, m.request, strerror(-r));
 	if (!replied && (m.flags & VU_FLAG_NEED_REPLY) &&
 	    (s->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)))
