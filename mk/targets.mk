@@ -69,3 +69,9 @@ format:
 
 clean:
 	rm -rf $(O)
+
+# Every object waits for the generated protobuf-c headers. The pattern rule in
+# rules.mk is read before the modules add to GENERATED_HEADERS, so the order
+# has to be stated here, once all objects are known.
+ALL_OBJS := $(sort $(foreach v,$(filter %_OBJS,$(.VARIABLES)),$($(v))))
+$(ALL_OBJS): | $(GENERATED_HEADERS)

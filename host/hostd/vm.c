@@ -228,6 +228,7 @@ int hostd_load(struct hostd *h)
 
 		if (!vm)
 			return -ENOMEM;
+		vm->h = h;
 		vm->id = sqlite3_column_int64(st, 0);
 		vm->name = dup_col(st, 1);
 		vm->cid = (uint32_t)sqlite3_column_int64(st, 2);
@@ -305,6 +306,7 @@ int hostd_vm_add(struct hostd *h, struct hv_vm *t, char *why, size_t whysz)
 	if (!vm)
 		return -ENOMEM;
 	*vm = *t;
+	vm->h = h;
 	vm->name = strdup(t->name);
 	vm->uds = strdup(t->uds);
 	vm->actuator_kind = strdup(t->actuator_kind);
@@ -618,10 +620,9 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (r == 0)
-		r = n ? hv_store_commit(&h->store) : -EIO;
+	if (r == 0 && n == 0)
+		r = -EIO;
 	if (r < 0) {
-		hv_store_rollback(&h->store);
 		snprintf(why, whysz, "issue counter: %s", strerror(-r));
 		return r;
 	}
@@ -650,10 +651,7 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 	                  " blob_len, issued_at) VALUES(?,?,?,?,?,?,?,?)",
 	                  "iitttbii", vm->id, (int64_t)n, version, hv_mode_name(vm->mode), text,
 	                  digest, (size_t)32, (int64_t)sblen, hostd_now());
-	if (r == 0)
-		r = hv_store_commit(&h->store);
 	if (r < 0) {
-		hv_store_rollback(&h->store);
 		snprintf(why, whysz, "database: %s", strerror(-r));
 		return r;
 	}
@@ -678,8 +676,6 @@ int hostd_policy_confirmed(struct hostd *h, struct hv_vm *vm, uint64_t n)
 	r = hv_store_exec(&h->store, NULL,
 	                  "UPDATE policies SET confirmed_at=? WHERE vm_id=? AND issue=?", "iii",
 	                  hostd_now(), vm->id, (int64_t)n);
-	if (r == 0)
-		r = hv_store_commit(&h->store);
 	if (r < 0)
 		return r;
 	if (n == vm->issued_n) {
