@@ -1,5 +1,17 @@
 # Targets that need every module to have been read.
 
+# Compile rules live here, not in rules.mk: make expands a rule's
+# prerequisites when it reads the rule, and GENERATED_HEADERS is only complete
+# once every module.mk has been read. Every object waits for the generated
+# headers, so fresh parallel builds cannot race protoc-c.
+$(O)/obj/%.o: %.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
 LIBHVIPE_OBJS := $(call objs,$(LIBHVIPE_SRCS))
 -include $(LIBHVIPE_OBJS:.o=.d)
 
@@ -11,6 +23,7 @@ $(O)/lib/libhvipe.a: $(LIBHVIPE_OBJS)
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(call TEST_template,$(t))))
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_template,$(f))))
+$(foreach b,$(BENCH_PROGRAMS),$(eval $(call TEST_template,$(b))))
 
 BIN_TARGETS := $(addprefix $(O)/bin/,$(PROGRAMS))
 UNIT_TARGETS := $(addprefix $(O)/test/,$(UNIT_TESTS))
@@ -48,7 +61,7 @@ test-fuzz:
 	$(MAKE) O=$(O)/fuzz FUZZ=1 fuzzers
 	tools/run-fuzz $(FUZZ_SECONDS) $(O)/fuzz/fuzz $(FUZZERS)
 
-bench: deps programs
+bench: deps programs $(addprefix $(O)/test/,$(BENCH_PROGRAMS))
 	tools/run-bench $(BENCHES)
 
 format:

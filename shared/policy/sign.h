@@ -14,7 +14,9 @@
 #include <openssl/x509.h>
 
 /* Load a PEM private key. Refuses (-EPERM) a file readable by group or
- * others, or not owned by the caller; -ENOENT, -EBADMSG as appropriate. */
+ * others, or not owned by the caller; -ENOENT, -EBADMSG (not an unencrypted
+ * PEM key; never prompts), -EINVAL (not a regular file), -EFBIG (> 64 KiB).
+ * The file's bytes are wiped after parsing. */
 int hv_key_load(const char *path, EVP_PKEY **out);
 
 /* Load a PEM (or DER) X.509 certificate: 0, -ENOENT, -EBADMSG. */
@@ -31,11 +33,48 @@ int hv_policy_sign(const void *text, size_t len, EVP_PKEY *key, X509 *cert, uint
  * Verify a signed blob against @cert (the signer must be @cert or chain to it)
  * and return the embedded text (malloc'd, NUL-terminated, length in *@text_len).
  * -EBADMSG for a blob that is not DER PKCS#7 with attached content,
- * -EKEYREJECTED for a bad signature or signed attributes the kernel refuses.
+ * -EKEYREJECTED for a bad signature or signed attributes the kernel refuses,
+ * -EMSGSIZE over 65,535 bytes. Stricter than the kernel in one respect:
+ * bytes after the DER message are refused (the kernel ignores them).
  */
 int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len);
 
 /* SHA-256 of the blob, as IPE's audit records and securityfs name it. */
 void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32]);
+
+/*
+ * Additions beyond the pinned interface: key generation for
+ * `hvipectl key generate` and the tests.
+ */
+
+/* A new private key of @type "ec-p256", "ec-p384" or "rsa-3072":
+ * 0, -EINVAL for another type, -EIO when OpenSSL fails. */
+int hv_key_generate(const char *type, EVP_PKEY **out);
+
+/* "ec-p256", "ec-p384", "rsa-3072", "rsa-<bits>", "ec-<group>" or "other". */
+const char *hv_key_type(EVP_PKEY *key, char *buf, size_t bufsz);
+
+/*
+ * A self-signed X.509 v3 certificate for @key, subject CN=@cn, valid for
+ * @days: basicConstraints CA:FALSE, keyUsage digitalSignature (critical),
+ * extendedKeyUsage codeSigning, subject and authority key identifiers. Fit
+ * for a UEFI db and so for the kernel's .platform keyring.
+ * 0, -EINVAL (empty or over-long @cn, @days 0), -EIO.
+ */
+int hv_cert_selfsign(EVP_PKEY *key, const char *cn, unsigned days, X509 **out);
+
+/* Write @key as unencrypted PKCS#8 PEM to a new file @path with mode 0600
+ * (O_EXCL: an existing file is never replaced, -EEXIST). */
+int hv_key_write(const char *path, EVP_PKEY *key);
+
+/*
+ * Read a signed blob WITHOUT verifying it (for display): the embedded text
+ * (pointer into @blob, not NUL-terminated) and a one-line description of the
+ * signer (subject of the embedded signer certificate, else issuer and serial).
+ * 0, -EMSGSIZE over 65,535 bytes, -EBADMSG for anything the kernel would not
+ * take as DER SignedData with one primitive attached content.
+ */
+int hv_policy_blob_inspect(const uint8_t *blob, size_t len, const uint8_t **text, size_t *text_len,
+                           char *signer, size_t signer_sz);
 
 #endif
