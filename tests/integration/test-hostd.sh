@@ -197,7 +197,7 @@ check "the stalled guest is dropped at its deadline" has "$T/stall.out" '^closed
 	--timeout-ms 30000 >"$T/fg.out" 2>&1 &
 fg=$!
 pids+=("$fg")
-wait_for 30 grep -q '^verdict' "$T/fg.out"
+wait_for 30 grep -qs '^verdict' "$T/fg.out"
 check "vm forget g2" "$BIN/hvipectl" vm forget g2
 wait "$fg" 2>/dev/null
 check "forgetting a VM drops its connection" has "$T/fg.out" '^closed by host'
@@ -255,7 +255,10 @@ pids+=("$writer")
 guest g1 --root-hash "$H1" --state "$T/g1.state" --audit 'kill9-audit-record'
 audit_acked=$(grep -c '^ack ref=3 err=0' "$T/out")
 wait_for 120 test "$(wc -l <"$T/acked")" -ge 30
-kill -9 "$HPID"
+{
+	kill -9 "$HPID"
+	wait "$HPID"
+} 2>/dev/null
 wait "$writer" 2>/dev/null
 n_acked=$(wc -l <"$T/acked")
 rm -f "$T/ctl.sock"
