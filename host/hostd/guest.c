@@ -142,16 +142,24 @@ static int conn_send(struct hv_conn *c, hv_envelope *env)
 	return conn_flush(c);
 }
 
-static int on_commit(sd_event_source *s, void *userdata)
+static int on_commit(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostd_commit_waiting(userdata);
 	return 0;
 }
 
 /*
+ * Group commit window. sd-event dispatches one event per iteration, so a
+ * commit "after this iteration" would cost one fsync per guest when
+ * thousands attest at once; instead the first held frame arms a short
+ * timer and every frame held until it fires shares one fsync.
+ */
+#define GROUP_COMMIT_US 2000
+
+/*
  * Queue @env but hold it until the open transaction is committed: what the
  * frame acknowledges (or the version it carries) is durable before the guest
- * can see it. Many connections share one commit per loop iteration.
+ * can see it.
  */
 static int conn_send_durable(struct hv_conn *c, hv_envelope *env)
 {
@@ -171,11 +179,15 @@ static int conn_send_durable(struct hv_conn *c, hv_envelope *env)
 		h->waiting = n;
 		h->cap_waiting = cap;
 	}
-	if (!h->commit_src && sd_event_add_post(h->loop, &h->commit_src, on_commit, h) < 0)
+	if (!h->commit_src && sd_event_add_time(h->loop, &h->commit_src, CLOCK_MONOTONIC,
+	                                        UINT64_MAX, 1000, on_commit, h) < 0)
 		return -ENOMEM;
 	h->waiting[h->n_waiting++] = c;
 	c->waiting = true;
-	return sd_event_source_set_enabled(h->commit_src, SD_EVENT_ONESHOT);
+	if (h->n_waiting > 1)
+		return 0; /* the timer is armed */
+	r = sd_event_source_set_time(h->commit_src, mono_usec(h) + GROUP_COMMIT_US);
+	return r < 0 ? r : sd_event_source_set_enabled(h->commit_src, SD_EVENT_ONESHOT);
 }
 
 void hostd_commit_waiting(struct hostd *h)
@@ -850,15 +862,15 @@ static void accept_vsock(struct hostd *h, struct hv_listener *l, int fd)
  */
 static int reserve_fd = -1;
 
-static void refuse_at_limit(int lfd)
+/* Returns true when a pending connection was taken off the backlog. */
+static bool refuse_at_limit(int lfd)
 {
 	static uint64_t refused;
 	int cfd;
 
-	if (reserve_fd >= 0) {
-		close(reserve_fd);
-		reserve_fd = -1;
-	}
+	if (reserve_fd < 0)
+		return false; /* no reserve: it stays queued until a descriptor frees */
+	close(reserve_fd);
 	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (cfd >= 0)
 		close(cfd);
@@ -868,14 +880,12 @@ static void refuse_at_limit(int lfd)
 		       "step=accept verdict=refused refused=%llu reason=\"descriptor limit "
 		       "reached (RLIMIT_NOFILE): each Unix-socket VM needs two\"",
 		       (unsigned long long)refused);
+	return cfd >= 0;
 }
 
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct hv_listener *l = userdata;
-
-	if (reserve_fd < 0)
-		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	/* Edge-triggered (see on_io): accept until the backlog is empty; the
 	 * backlog itself bounds the loop. */
@@ -885,10 +895,8 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE) {
-				refuse_at_limit(fd);
+			if ((errno == EMFILE || errno == ENFILE) && refuse_at_limit(fd))
 				continue;
-			}
 			if (errno != EAGAIN)
 				hv_log(HV_ERR, "step=accept reason=\"%s\"", strerror(errno));
 			break;
@@ -904,6 +912,8 @@ struct hv_listener *hostd_listener_new(struct hostd *h, int fd, hv_accept_fn fn,
 	struct hv_listener *l;
 	int fl = fcntl(fd, F_GETFL);
 
+	if (reserve_fd < 0) /* taken while descriptors are plenty */
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Sockets from systemd may be blocking: accept() must never wait. */
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return NULL;

@@ -162,6 +162,25 @@ check "rollback to 1.0.1: policy_outdated" has "$T/out" 'findings=policy_outdate
 guest g1 --root-hash "$H1" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
 check "unknown active digest: policy_mismatch" has "$T/out" 'findings=policy_mismatch '
 
+# --- operator verbs ----------------------------------------------------------
+check "vm set-action g1 pause" "$BIN/hvipectl" vm set-action g1 pause
+"$BIN/hvipectl" vm show g1 --json >"$T/g1.json"
+check "vm show --json: action pause" has "$T/g1.json" '"action":"pause"'
+"$BIN/hvipectl" vm set-action g1 explode 2>/dev/null
+check "vm set-action with an unknown action is refused (exit 1)" test $? -eq 1
+"$BIN/hvipectl" vm set-action g1 log >/dev/null
+check "vm resume g1" "$BIN/hvipectl" vm resume g1
+check "log: resume goes through the actuator" has "$LOG" 'vm=g1 cid=0 step=act actuator=log action=resume result=logged'
+"$BIN/hvipectl" image add img3 --root-hash "$H3" >/dev/null
+"$BIN/hvipectl" image approve img3 --vm g1 >/dev/null
+guest g1 --root-hash "$H3" --state "$T/g1.state"
+check "approved img3 runs (after its policy arrives)" has "$T/out" 'verdict trusted=1 '
+check "image revoke img3 --vm g1" "$BIN/hvipectl" image revoke img3 --vm g1
+guest g1 --root-hash "$H3" --state "$T/g1.state"
+check "a revoked image is unapproved again" has "$T/out" 'findings=verity_unapproved '
+"$BIN/hvipectl" image list --json >"$T/images.json"
+check "image list --json: img1 approved for g1" grep -q '{"name":"img1","alg":"sha256","root_hash":"'"$H1"'","signed":false,"vms":\["g1"' "$T/images.json"
+
 # --- hostile frames -----------------------------------------------------------
 "$BIN/hvipectl" vm add g2 --uds "$T/g2" >/dev/null
 "$BIN/hvipectl" image approve img1 --vm g2 >/dev/null
@@ -236,11 +255,11 @@ stop_hostd
 check "hostd restarts" start_hostd
 "$BIN/hvipectl" vm show g1 >"$T/g1.show"
 check "restart keeps VM g1 and its approvals" grep -Eq '^images: +(img1 img2|img2 img1)$' "$T/g1.show"
-check "restart keeps the issued policy version" has "$T/g1.show" '^policy: *1.0.2 (applied)$'
+check "restart keeps the issued policy version" has "$T/g1.show" '^policy: *1.0.3 (applied)$'
 guest g1 --root-hash "$H1" --state "$T/g1.state"
 check "after restart the guest's policy still matches (no reissue)" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem"
-check "after restart a new issue continues the counter (1.0.3, never reused)" has "$T/out" 'policy version=1.0.3 '
+check "after restart a new issue continues the counter (1.0.4, never reused)" has "$T/out" 'policy version=1.0.4 '
 
 # --- kill -9 during writes -----------------------------------------------------
 : >"$T/acked"
