@@ -34,6 +34,7 @@ int dev_init(struct vsock_dev *d, uint64_t guest_cid, const char *base, int epfd
 	vq_init(&d->vq[VQ_RX]);
 	vq_init(&d->vq[VQ_TX]);
 	conn_table_init(&d->conns);
+	d->conns.defer_free = epfd >= 0;
 	return 0;
 }
 
@@ -685,6 +686,8 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 
 void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events)
 {
+	if (c->ep_kind != EP_CONN)
+		return; /* closed earlier in this epoll batch */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->readable = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -752,4 +755,9 @@ void dev_reset_conns(struct vsock_dev *d, const char *reason)
 	if (n)
 		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=%s",
 		       (unsigned long long)d->guest_cid, n, reason);
+}
+
+void dev_reap(struct vsock_dev *d)
+{
+	conn_reap(&d->conns);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -775,6 +776,45 @@ static void test_dev_malformed_tx_chain(void **state)
 	assert_int_equal(t->d.stats.bad_chains, 3);
 }
 
+/*
+ * One epoll batch can hold a tx kick and an event for a connection that the
+ * kick's RST closes: the later event must find the connection retired, not
+ * freed (use after free), until dev_reap() between batches.
+ */
+static void test_dev_stale_event_after_close(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 0x80000002u, 1234, 0);
+	struct epoll_event ev[8];
+	int ep = epoll_create1(0), hfd, n;
+
+	assert_true(ep >= 0);
+	assert_int_equal(dev_init(&t->d, 3, t->base, ep), 0);
+	t->d.mem = t->g.vm;
+	ring_setup(&t->g, &t->d.vq[VQ_RX], 0);
+	ring_setup(&t->g, &t->d.vq[VQ_TX], 1);
+	post_rx(t, 0, 4096);
+	post_rx(t, 1, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	assert_int_equal(write(hfd, "x", 1), 1);
+	n = epoll_wait(ep, ev, 8, 1000);
+	assert_int_equal(n, 1);
+
+	/* the same batch: the guest resets the connection first */
+	h = hdr(VSOCK_OP_RST, 0x80000002u, 1234, 0);
+	send_tx(t, 2, &h, NULL, 0);
+	assert_null(conn_lookup(&t->d.conns, 1234, 0x80000002u));
+	struct conn *c = ev[0].data.ptr;
+	assert_int_not_equal(c->ep_kind, EP_CONN); /* the daemon skips it */
+	dev_conn_event(&t->d, c, ev[0].events);    /* and so would the handler */
+	dev_reap(&t->d);
+	assert_null(t->d.conns.dead);
+	close(hfd);
+	close(ep);
+}
+
 /* One host read fills several rx buffers, within credit; unused ones are given back. */
 static void test_dev_rx_batch(void **state)
 {
@@ -1203,6 +1243,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_stale_event_after_close, dev_setup,
+	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_connect_timeouts, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
