@@ -1200,6 +1200,42 @@ static void test_vu_rings_pause_and_reset(void **state)
 	assert_int_equal(vu_session_handle(&t->s), -ECONNRESET);
 }
 
+/*
+ * SET_VRING_NUM after SET_VRING_ADDR: a ring that fit for 16 entries must not
+ * be walked as 32768 entries past the end of guest memory.
+ */
+static void test_vu_ring_resize_after_addr(void **state)
+{
+	struct vut *t = *state;
+	uint64_t v = 1ull << 3 | 1ull << 9;
+	uint32_t st[2] = {0, RING_N};
+	uint8_t addr[40] = {0};
+	uint64_t a[3] = {QVA_BASE + MEM_SIZE - 16 * RING_N, QVA_BASE + USED_OFF,
+	                 QVA_BASE + AVAIL_OFF};
+	int kfd = eventfd(0, EFD_NONBLOCK);
+	uint64_t k = 0;
+
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0); /* REPLY_ACK|CONFIG */
+	v = (1ull << 32) | (1ull << 30);
+	assert_int_equal(vu_do(t, 2, 1, &v, 8, NULL, 0), 0);
+	set_mem(t, 0);
+	assert_int_equal(vu_do(t, 8, 1, st, 8, NULL, 0), 0);
+	memcpy(addr + 8, a, 24);
+	assert_int_equal(vu_do(t, 9, 1, addr, 40, NULL, 0), 0);
+	assert_int_equal(vu_do(t, 12, 1, &k, 8, &kfd, 1), 0);
+	close(kfd);
+	st[1] = 1;
+	assert_int_equal(vu_do(t, 18, 1, st, 8, NULL, 0), 0);
+	assert_true(vq_ready(&t->d.vq[0]));
+
+	st[1] = VQ_MAX_SIZE;
+	assert_int_equal(vu_do(t, 8, 1 | 8, st, 8, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 8, &v, 8), 8);
+	assert_int_not_equal(v, 0);
+	assert_false(vq_ready(&t->d.vq[0]));
+	assert_null(t->d.vq[0].desc);
+}
+
 static void test_vu_bad_mem_table(void **state)
 {
 	struct vut *t = *state;
@@ -1252,6 +1288,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
 	                                        vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_bad_mem_table, vu_setup, vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_ring_resize_after_addr, vu_setup,
+	                                        vu_teardown),
 	};
 
 	hv_log_init("test_vsockd", HV_ERR);
