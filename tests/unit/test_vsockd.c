@@ -1236,6 +1236,31 @@ static void test_vu_ring_resize_after_addr(void **state)
 	assert_null(t->d.vq[0].desc);
 }
 
+/* A region that runs past the end of its file would SIGBUS on first touch. */
+static void test_vu_region_past_file_end(void **state)
+{
+	struct vut *t = *state;
+	uint8_t tbl[8 + 32] = {0};
+	uint64_t r[4] = {GPA_BASE, MEM_SIZE, QVA_BASE, 4096}, v = 0;
+	uint32_t n = 1;
+
+	v = 1ull << 3 | 1ull << 9;
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0);
+	memcpy(tbl, &n, 4);
+	memcpy(tbl + 8, r, 32); /* offset 4096 + MEM_SIZE bytes in a MEM_SIZE file */
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, 1);
+	assert_int_equal(t->d.mem.nregions, 0);
+
+	r[3] = 0; /* the same region at offset 0 fits exactly */
+	memcpy(tbl + 8, r, 32);
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, 0);
+	assert_int_equal(t->d.mem.nregions, 1);
+}
+
 static void test_vu_bad_mem_table(void **state)
 {
 	struct vut *t = *state;
@@ -1288,6 +1313,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
 	                                        vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_bad_mem_table, vu_setup, vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_region_past_file_end, vu_setup,
+	                                        vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_ring_resize_after_addr, vu_setup,
 	                                        vu_teardown),
 	};
