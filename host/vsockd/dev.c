@@ -487,6 +487,17 @@ static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_cha
 	cap[0] = chain_payload_iov(ch, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov,
 	                           &n, ARRAY_SIZE(iov));
 	budget -= cap[0];
+	if (n == 0) {
+		/*
+		 * A header-only buffer has no room for data, and readv() of no
+		 * iovecs returns 0, which would read as EOF. Use the buffer for a
+		 * credit update instead, so it is not handed back and re-popped.
+		 */
+		struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_CREDIT_UPDATE);
+
+		rx_complete(d, ch, &h);
+		return 1;
+	}
 	while (nch < DEV_RX_BATCH && budget && n < ARRAY_SIZE(iov)) {
 		struct vq_chain *x = &d->rx_batch[nch];
 		int p = vq_pop(vq, &d->mem, x);

@@ -815,6 +815,42 @@ static void test_dev_stale_event_after_close(void **state)
 	close(ep);
 }
 
+/* An rx buffer with room for the header only must not make host data look like EOF. */
+static void test_dev_header_only_rx_buffer(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 0x80000003u, 1234, 0), r;
+	uint32_t ulen;
+	int hfd;
+
+	post_rx(t, 0, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RESPONSE);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	assert_int_equal(write(hfd, "data", 4), 4);
+	struct conn *c = conn_lookup(&t->d.conns, 1234, 0x80000003u);
+	assert_non_null(c);
+
+	post_rx(t, 1, VSOCK_HDR_LEN);
+	dev_conn_event(&t->d, c, 1 /* EPOLLIN */);
+	dev_pump_rx(&t->d);
+	assert_int_equal(used_idx(&t->g, 0), 2);
+	rx_pkt(t, 1, &r, &ulen);
+	assert_int_not_equal(r.op, VSOCK_OP_SHUTDOWN);
+	assert_false(c->host_eof);
+
+	/* a real buffer then carries the data */
+	post_rx(t, 2, 4096);
+	dev_pump_rx(&t->d);
+	const uint8_t *p = rx_pkt(t, 2, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RW);
+	assert_int_equal(r.len, 4);
+	assert_memory_equal(p, "data", 4);
+	close(hfd);
+}
+
 /* One host read fills several rx buffers, within credit; unused ones are given back. */
 static void test_dev_rx_batch(void **state)
 {
@@ -1304,6 +1340,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_header_only_rx_buffer, dev_setup,
+	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_stale_event_after_close, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
