@@ -351,9 +351,13 @@ static int dispatch(struct vu_session *s, struct vu_msg *m, bool *replied)
 		if (num == 0 || num > VQ_MAX_SIZE || (num & (num - 1)))
 			return -EINVAL;
 		d->vq[idx].num = num;
-		/* The ring was mapped for the old size: check the new one fits, or unmap. */
-		if (d->vq[idx].addr_set && vq_map(&d->vq[idx], &d->mem) < 0)
-			return -EFAULT;
+		/*
+		 * The ring was mapped for the old size: remap, which leaves it
+		 * unmapped if it no longer fits. Like a new memory table, that is
+		 * not an error yet: QEMU resends NUM before ADDR on every start.
+		 */
+		if (d->vq[idx].addr_set)
+			vq_map(&d->vq[idx], &d->mem);
 		return 0;
 	case VU_SET_VRING_ADDR:
 		return set_vring_addr(s, m);
