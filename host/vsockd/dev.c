@@ -289,7 +289,9 @@ static int guest_response(struct vsock_dev *d, struct conn *c)
 	char ok[24];
 	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 
-	if (c->state != CONN_LOCAL_INIT) {
+	/* Only an answer to a REQUEST we sent: a guest that guesses the host port
+	 * cannot get "OK" to the host client before the guest was asked. */
+	if (c->state != CONN_LOCAL_INIT || (c->owed & CONN_TX_REQUEST)) {
 		conn_close(d, c, true, "unexpected_response");
 		return -ECONNRESET;
 	}

@@ -738,6 +738,39 @@ static void test_dev_host_connect(void **state)
 	unlink(t->base);
 }
 
+/* A RESPONSE for a host-initiated connection whose REQUEST was not sent yet is refused. */
+static void test_dev_response_before_request(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vsock_hdr h;
+	char line[32] = {0};
+	int lfd, cfd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(cfd, "CONNECT 5000\n", 13), 13);
+	dev_accept(&t->d, lfd);
+	assert_non_null(t->d.conns.head);
+	dev_conn_event(&t->d, t->d.conns.head, 1); /* no rx buffers: REQUEST stays owed */
+	struct conn *c = t->d.conns.head;
+	assert_int_equal(c->state, CONN_LOCAL_INIT);
+	assert_true(c->owed & CONN_TX_REQUEST);
+
+	/* the guest guesses the host port and answers first */
+	h = hdr(VSOCK_OP_RESPONSE, 5000, c->host_port, 0);
+	send_tx(t, 0, &h, NULL, 0);
+	assert_null(t->d.conns.head);
+	assert_true(read(cfd, line, sizeof(line) - 1) <= 0); /* never told "OK" */
+	close(cfd);
+	close(lfd);
+	unlink(t->base);
+}
+
 static void test_dev_malformed_tx_chain(void **state)
 {
 	struct devt *t = *state;
@@ -1343,6 +1376,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_bridge_and_credit, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_host_connect, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_response_before_request, dev_setup,
+	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
