@@ -1,0 +1,59 @@
+# guest/guard: the BPF LSM guard (guard.bpf.c), its loader library (guard.c,
+# linked by hvipe-guestd and hvipe-guard) and the host-side tag check
+# (tags.c, in libhvipe for hvipe-hostd).
+#
+# vmlinux.h is generated at build time from the BTF of the pinned guest
+# kernel: vm-images/fetch-kernel unpacks it, extract-vmlinux pulls the ELF out
+# of the bzImage, bpftool dumps its BTF as C. Nothing generated is checked in.
+
+GUARD_KERNEL_DIR ?= build/kernel
+BPF_CLANG ?= clang
+BPFTOOL ?= bpftool
+
+$(O)/guard/vmlinux: guest/guard/extract-vmlinux vm-images/fetch-kernel
+	vm-images/fetch-kernel $(GUARD_KERNEL_DIR)
+	@mkdir -p $(@D)
+	guest/guard/extract-vmlinux $(GUARD_KERNEL_DIR)/vmlinuz $@
+
+$(O)/gen/vmlinux.h: $(O)/guard/vmlinux
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $< format c > $@.tmp
+	mv $@.tmp $@
+
+$(O)/guard/guard.bpf.o: guest/guard/guard.bpf.c guest/guard/guard_abi.h $(O)/gen/vmlinux.h
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I$(O)/gen \
+		-c -o $@ $<
+
+$(O)/gen/guard.skel.h: $(O)/guard/guard.bpf.o
+	$(BPFTOOL) gen skeleton $< name guard > $@.tmp
+	mv $@.tmp $@
+
+$(O)/obj/guest/guard/guard.o: $(O)/gen/guard.skel.h
+
+# For the agent's module.mk: hvipe-guestd_SRCS += $(GUARD_SRCS), _LIBS += $(GUARD_LIBS).
+GUARD_SRCS := guest/guard/guard.c
+GUARD_LIBS := $(LIBS_bpf)
+
+LIBHVIPE_SRCS += guest/guard/tags.c
+
+PROGRAMS += hvipe-guard
+hvipe-guard_SRCS := guest/guard/main.c $(GUARD_SRCS)
+hvipe-guard_LIBS := $(GUARD_LIBS)
+
+UNIT_TESTS += test_guard_tags
+test_guard_tags_SRCS := tests/unit/test_guard_tags.c
+test_guard_tags_LIBS := $(LIBS_cmocka)
+
+FUZZERS += fuzz_guard_tags
+fuzz_guard_tags_SRCS := tests/fuzz/fuzz_guard_tags.c
+
+# VM test helper: the test agent and attacker; not installed, no man page.
+guard_test_SRCS := tests/vm/guard/guard_test.c $(GUARD_SRCS)
+guard_test_LIBS := $(GUARD_LIBS)
+$(eval $(call LINK_template,guard_test,test,))
+$(O)/obj/tests/vm/guard/guard_test.o: CPPFLAGS += -I.
+
+TEST_LAYERS += test-guard
+test-guard: $(O)/bin/hvipe-guard $(O)/test/guard_test $(O)/guard/guard.bpf.o
+	O=$(O) tests/vm/guard/run

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Expected guard program tags, as the host checks them against the tags a
+ * guest reports in GuardState.program_tags.
+ *
+ * File format (written by `hvipe-guard tags`): one program per line,
+ * "<16 lowercase hex digits> <program name>", blank lines and lines starting
+ * with '#' ignored. The name is informative; only the tags are compared.
+ */
+#ifndef HVIPE_GUARD_TAGS_H
+#define HVIPE_GUARD_TAGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_GUARD_TAGS_MAX      16
+#define HV_GUARD_TAGS_FILE_MAX 4096
+
+struct hv_guard_tags {
+	size_t n;
+	uint64_t tag[HV_GUARD_TAGS_MAX]; /* sorted ascending, no duplicates */
+};
+
+/*
+ * Parse @len bytes of an expected-tags file. Returns 0, -E2BIG when it is
+ * longer than HV_GUARD_TAGS_FILE_MAX or lists more than HV_GUARD_TAGS_MAX
+ * programs, -EBADMSG on a malformed line, a NUL byte, or a duplicate tag,
+ * -ENODATA when it lists no program. *out is written only on success.
+ */
+int hv_guard_tags_parse(const char *text, size_t len, struct hv_guard_tags *out);
+
+/*
+ * Compare the tags a guest reported (each a string, hostile) with @expected.
+ * Returns 0 when they are the same set, -EBADMSG when a reported tag is not
+ * 16 hex digits or more than HV_GUARD_TAGS_MAX are reported, -EPERM when the
+ * sets differ (a program missing, added or changed).
+ */
+int hv_guard_tags_check(const struct hv_guard_tags *expected, const char *const *reported,
+                        size_t n);
+
+#endif
