@@ -32,7 +32,7 @@ $(O)/gen/guard.skel.h: $(O)/guard/guard.bpf.o
 $(O)/obj/guest/guard/guard.o: $(O)/gen/guard.skel.h
 
 # For the agent's module.mk: hvipe-guestd_SRCS += $(GUARD_SRCS), _LIBS += $(GUARD_LIBS).
-GUARD_SRCS := guest/guard/guard.c
+GUARD_SRCS := guest/guard/guard.c guest/guard/guard_proto.c
 GUARD_LIBS := $(LIBS_bpf)
 
 LIBHVIPE_SRCS += guest/guard/tags.c
@@ -57,3 +57,17 @@ $(O)/obj/tests/vm/guard/guard_test.o: CPPFLAGS += -I.
 TEST_LAYERS += test-guard
 test-guard: $(O)/bin/hvipe-guard $(O)/test/guard_test $(O)/guard/guard.bpf.o
 	O=$(O) tests/vm/guard/run
+
+# GuardState filled by the agent and judged by the host (no BPF is loaded).
+UNIT_TESTS += test_guard_state
+test_guard_state_SRCS := tests/unit/test_guard_state.c $(GUARD_SRCS)
+test_guard_state_LIBS := $(LIBS_cmocka) $(GUARD_LIBS)
+
+# mk/rules.mk's order-only $(GENERATED_HEADERS) is expanded when rules.mk is
+# read, before any module adds to it: name the generated headers explicitly.
+GUARD_PB_USERS := guest/guard/tags.c guest/guard/guard_proto.c guest/guard/guard.c \
+	guest/guard/main.c tests/unit/test_guard_tags.c tests/unit/test_guard_state.c \
+	tests/fuzz/fuzz_guard_tags.c tests/vm/guard/guard_test.c
+$(call objs,$(GUARD_PB_USERS)): $(O)/gen/hvipe.pb-c.h
+$(call objs,tests/unit/test_guard_state.c tests/vm/guard/guard_test.c guest/guard/main.c): \
+	$(O)/gen/guard.skel.h

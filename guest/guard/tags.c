@@ -119,3 +119,16 @@ int hv_guard_tags_check(const struct hv_guard_tags *expected, const char *const 
 			return -EPERM;
 	return 0;
 }
+
+Hvipe__FindingCode hv_guard_evaluate(const Hvipe__GuardState *gs,
+                                     const struct hv_guard_tags *expected)
+{
+	if (!gs || gs->status == HVIPE__GUARD_STATUS__GUARD_ABSENT)
+		return HVIPE__FINDING_CODE__FINDING_GUARD_ABSENT;
+	if (gs->status != HVIPE__GUARD_STATUS__GUARD_ARMED)
+		return HVIPE__FINDING_CODE__FINDING_GUARD_NOT_ARMED;
+	if (expected && hv_guard_tags_check(expected, (const char *const *)gs->program_tags,
+	                                    gs->n_program_tags) != 0)
+		return HVIPE__FINDING_CODE__FINDING_GUARD_TAMPERED;
+	return HVIPE__FINDING_CODE__FINDING_NONE;
+}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvipe.pb-c.h"
+
 #define HV_GUARD_TAGS_MAX      16
 #define HV_GUARD_TAGS_FILE_MAX 4096
 
@@ -37,5 +39,17 @@ int hv_guard_tags_parse(const char *text, size_t len, struct hv_guard_tags *out)
  */
 int hv_guard_tags_check(const struct hv_guard_tags *expected, const char *const *reported,
                         size_t n);
+
+/*
+ * The host's verdict on one Evidence.guard when the VM requires a guard:
+ * HVIPE__FINDING_CODE__FINDING_NONE when it is armed and (with @expected)
+ * its tags are the build's; FINDING_GUARD_ABSENT when @gs is NULL or says
+ * ABSENT; FINDING_GUARD_NOT_ARMED when it is loaded, failed or an unknown
+ * status; FINDING_GUARD_TAMPERED when the tags differ from @expected or are
+ * malformed. @expected NULL skips the tag comparison (no tags file for this
+ * kernel); the caller states that in its record.
+ */
+Hvipe__FindingCode hv_guard_evaluate(const Hvipe__GuardState *gs,
+                                     const struct hv_guard_tags *expected);
 
 #endif
