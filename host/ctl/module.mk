@@ -1,4 +1,5 @@
 # hvipectl: the operator's command line.
 PROGRAMS += hvipectl
-hvipectl_SRCS := host/ctl/main.c
+hvipectl_SRCS := host/ctl/main.c host/ctl/ctl_daemon.c host/ctl/ctl_vm.c host/ctl/ctl_image.c \
+	host/ctl/ctl_status.c
 hvipectl_LIBS := $(LIBS_ssl)

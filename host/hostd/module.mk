@@ -7,3 +7,9 @@ HOSTD_LIBS := $(LIBS_systemd) $(LIBS_sqlite) $(LIBS_ssl)
 PROGRAMS += hvipe-hostd
 hvipe-hostd_SRCS := host/hostd/main.c $(HOSTD_CORE_SRCS)
 hvipe-hostd_LIBS := $(HOSTD_LIBS)
+
+# Test helpers (built into $(O)/test/, not installed, not run as unit tests).
+HOSTD_TEST_TOOLS := hvipe-testguest
+hvipe-testguest_SRCS := tests/integration/hvipe-testguest.c
+hvipe-testguest_LIBS := $(LIBS_ssl)
+$(foreach t,$(HOSTD_TEST_TOOLS),$(eval $(call LINK_template,$(t),test,)))
