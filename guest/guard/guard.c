@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 _Static_assert(HV_GUARD_KINDS == GUARD_KINDS, "guard.h and guard_abi.h disagree");
 _Static_assert(HV_GUARD_MAX_PROGS == GUARD_MAX_PROGS, "guard.h and guard_abi.h disagree");
 
+#define BPF_FS_MAGIC    0xcafe4a11
 #define PIN_CONFIG      "config"
 #define PIN_REFUSALS    "refusals"
 #define PIN_LINK_PREFIX "link_"
@@ -311,6 +314,32 @@ static int arm_steps(struct hv_guard *g, const struct stat *agent, const char *d
 	return 0;
 }
 
+/*
+ * The pins need a bpffs at the pin directory's parent. systemd mounts one at
+ * /sys/fs/bpf; a minimal init does not, so mount it when it is missing.
+ */
+static int ensure_bpffs(const char *dir)
+{
+	char parent[PATH_MAX];
+	struct statfs sfs;
+	char *slash;
+
+	if (strlen(dir) >= sizeof(parent))
+		return -ENAMETOOLONG;
+	strcpy(parent, dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent)
+		return -EINVAL;
+	*slash = '\0';
+	if (statfs(parent, &sfs) < 0)
+		return -errno;
+	if (sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", parent, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		return -errno;
+	return 0;
+}
+
 int hv_guard_arm(const char *agent_exe, const char *pin_dir, struct hv_guard **out)
 {
 	const char *dir = pin_dir ? pin_dir : HV_GUARD_PIN_DIR;
@@ -327,6 +356,9 @@ int hv_guard_arm(const char *agent_exe, const char *pin_dir, struct hv_guard **o
 	r = hv_guard_lsm_active(NULL);
 	if (r < 0)
 		return r == -EOPNOTSUPP ? r : -EOPNOTSUPP;
+	r = ensure_bpffs(dir);
+	if (r < 0)
+		return r;
 
 	g = guard_new();
 	if (!g)

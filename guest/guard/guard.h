@@ -12,8 +12,8 @@
  * detaches it short of a reboot.
  *
  * Requires CAP_SYS_ADMIN (CAP_BPF + CAP_PERFMON are not enough for LSM
- * programs), a bpffs mounted at the pin directory's parent, and "bpf" in the
- * kernel's active LSM list.
+ * programs) and "bpf" in the kernel's active LSM list. When the pin
+ * directory's parent is not a bpffs, hv_guard_arm mounts one there.
  */
 #ifndef HVIPE_GUARD_H
 #define HVIPE_GUARD_H
@@ -58,7 +58,8 @@ int hv_guard_lsm_active(const char *securityfs);
  * guard (free with hv_guard_free; the guard stays armed).
  * Returns 0, -EEXIST when @pin_dir already exists (a guard is pinned: use
  * hv_guard_open), -ENOENT/-EACCES for @agent_exe, -EINVAL when it is not a
- * regular file, -EOPNOTSUPP when BPF LSM is not active, or the -errno of the
+ * regular file, -EOPNOTSUPP when BPF LSM is not active, the -errno of
+ * mounting a bpffs at the pin directory's parent, or the -errno of the
  * failing bpf() step (load, attach, pin, freeze); on failure nothing stays
  * pinned or attached.
  */

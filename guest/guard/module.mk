@@ -77,3 +77,8 @@ UNIT_TESTS += test_hostd_guard
 test_hostd_guard_SRCS := tests/unit/test_hostd_guard.c host/hostd/verdict.c
 test_hostd_guard_LIBS := $(LIBS_cmocka)
 $(call objs,tests/unit/test_hostd_guard.c): $(O)/gen/hvipe.pb-c.h
+
+# hvipe-guestd arms the guard (guest/agent/main.c); its module.mk is read
+# before this one, so the guard adds itself here.
+hvipe-guestd_SRCS += $(GUARD_SRCS)
+hvipe-guestd_LIBS += $(GUARD_LIBS)

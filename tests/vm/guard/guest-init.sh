@@ -10,7 +10,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t securityfs securityfs /sys/kernel/security
-mount -t bpf bpf /sys/fs/bpf
+# No bpffs mount: hv_guard_arm mounts it at /sys/fs/bpf when missing.
 IPE=/sys/kernel/security/ipe
 PIN=/sys/fs/bpf/hvipe-guard
 pass=0
