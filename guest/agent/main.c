@@ -576,7 +576,6 @@ static bool guard_state(struct agent *a, const struct ga_evidence *ev, struct hv
 	const char *skip = guard_skip_reason(a);
 	int r;
 
-	guard_maintain(a);
 	if (a->guard) {
 		r = hv_guard_read(a->guard, now);
 		if (r == 0) {
@@ -733,6 +732,9 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	r = send_env(s, &env);
 	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME))
 		a->done = true;
+	/* Arming takes a moment: do it after the result is on its way. */
+	if (res.err == 0)
+		guard_maintain(a);
 	return r;
 }
 
@@ -975,6 +977,9 @@ static int run(struct agent *a)
 	int last_err = 0;
 
 	addr_str(&a->addr, as, sizeof(as));
+	/* A daemon started after the initramfs applied the host's policy arms
+	 * the guard before it first answers a challenge. */
+	guard_maintain(a);
 	while (!stop_signal) {
 		int64_t t = now_ms();
 		int ct = a->o.connect_timeout_ms, fd, r;

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tags.h"
+
+_Static_assert(HV_GUARD_KINDS <= HV_GUARD_RECENT_MAX, "the host would drop refusal kinds");
+
 /* comm is chosen by the process the guard refused: keep it printable ASCII
  * so that the string field stays valid UTF-8 for every receiver. */
 static void clean_comm(char out[16], const char *in)

@@ -17,6 +17,9 @@
 
 #define HV_GUARD_TAGS_MAX      16
 #define HV_GUARD_TAGS_FILE_MAX 4096
+/* GuardState.recent entries the host takes from one Evidence: the guard
+ * reports at most one per refusal kind. */
+#define HV_GUARD_RECENT_MAX 8
 
 struct hv_guard_tags {
 	size_t n;
