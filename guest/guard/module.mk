@@ -55,7 +55,9 @@ $(eval $(call LINK_template,guard_test,test,))
 $(O)/obj/tests/vm/guard/guard_test.o: CPPFLAGS += -I.
 
 TEST_LAYERS += test-guard
-test-guard: $(O)/bin/hvipe-guard $(O)/test/guard_test $(O)/guard/guard.bpf.o
+# IMAGE_DEPS comes from vm-images/module.mk, read after this file.
+.SECONDEXPANSION:
+test-guard: programs $(O)/test/guard_test $(O)/guard/guard.bpf.o $$(IMAGE_DEPS)
 	O=$(O) tests/vm/guard/run
 
 # GuardState filled by the agent and judged by the host (no BPF is loaded).

@@ -257,6 +257,7 @@ static void build_expect(struct hv_conn *c, struct hv_expect *x, struct hv_appro
 	x->mode = vm->mode;
 	x->require_guard = vm->require_guard;
 	x->guard_tags = c->h->have_guard_tags ? &c->h->guard_tags : NULL;
+	x->guard_pending_ok = !c->daemon_mode;
 	x->issued_n = vm->issued_n;
 	memcpy(x->issued_digest, vm->issued_digest, 32);
 	x->confirmed_n = vm->confirmed_n;

@@ -224,7 +224,14 @@ void hv_verdict_eval(const struct hv_expect *x, const Hvipe__Evidence *ev, struc
 	}
 
 	v->trusted = v->n == 0;
-	for (i = 0; i < v->n; i++)
-		if (v->f[i].code != HVIPE__FINDING_CODE__FINDING_POLICY_MISSING)
-			v->violation = true;
+	for (i = 0; i < v->n; i++) {
+		Hvipe__FindingCode f = v->f[i].code;
+
+		if (f == HVIPE__FINDING_CODE__FINDING_POLICY_MISSING)
+			continue;
+		if (x->guard_pending_ok && (f == HVIPE__FINDING_CODE__FINDING_GUARD_ABSENT ||
+		                            f == HVIPE__FINDING_CODE__FINDING_GUARD_NOT_ARMED))
+			continue;
+		v->violation = true;
+	}
 }

@@ -31,6 +31,11 @@ struct hv_expect {
 	bool require_guard;
 	/* The guard program tags of the build; NULL: not compared. */
 	const struct hv_guard_tags *guard_tags;
+	/* The session is not a daemon-mode agent's (the initramfs --once run,
+	 * before the daemon on the root volume arms the guard): a guard that is
+	 * absent or not armed leaves the verdict pending, never trusted, and is
+	 * not a violation. */
+	bool guard_pending_ok;
 	/* The last policy issued to the VM (digest valid when issued_n > 0) and
 	 * the last one the guest confirmed (0 when none). */
 	uint64_t issued_n;
