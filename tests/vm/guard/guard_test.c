@@ -177,6 +177,29 @@ static int do_bpf_get(const char *kind, unsigned int id)
 	return result("bpf-get", fd < 0 ? -errno : 0);
 }
 
+/* Load a two-instruction program (r0 = 0; exit) of type @type. */
+static int do_load_type(const char *type)
+{
+	static const struct bpf_insn insns[] = {
+	        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	        {.code = BPF_JMP | BPF_EXIT},
+	};
+	enum bpf_prog_type t;
+	int fd;
+
+	if (!strcmp(type, "kprobe"))
+		t = BPF_PROG_TYPE_KPROBE;
+	else if (!strcmp(type, "socket_filter"))
+		t = BPF_PROG_TYPE_SOCKET_FILTER;
+	else
+		return result("load-type", -EINVAL);
+	fd = bpf_prog_load(t, "guard_test", "GPL", insns, 2, NULL);
+	if (fd < 0)
+		return result("load-type", fd);
+	close(fd);
+	return result("load-type", 0);
+}
+
 static int do_load(const char *obj_path)
 {
 	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
@@ -226,6 +249,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "load") && argc == 3)
 		return do_load(argv[2]);
+	if (!strcmp(argv[1], "load-type") && argc == 3)
+		return do_load_type(argv[2]);
 	fprintf(stderr, "guard_test: unknown verb or arguments\n");
 	return 2;
 }

@@ -65,6 +65,9 @@ sed 's/^/GUARD-TAGS /' /tmp/tags1
 # 3. Before arming root may write IPE's files (this is the hole the guard closes).
 sh -c "echo 1 > $IPE/enforce" && ok enforce_writable_before_arm || bad enforce_writable_before_arm "write failed"
 
+# A descriptor opened for writing before arming (PID 1 keeps it as fd 3).
+exec 3>$IPE/new_policy
+
 # 4. Arm with guard_test as the agent; the arming process exits, the pins stay.
 hvipe-guard arm --agent /bin/guard_test && ok arm || { bad arm "exit $?"; finish; }
 guard_test serve >/tmp/agent.log 2>&1 &
@@ -82,6 +85,8 @@ expect enforce_off_refused_for_agent ipe_enforce 1 guard_test write $IPE/enforce
 [ "$(cat $IPE/enforce)" = 1 ] && ok enforce_still_on || bad enforce_still_on "$(cat $IPE/enforce)"
 expect new_policy_refused ipe_write 1 sh -c "echo junk > $IPE/new_policy"
 expect new_policy_refused_for_copy ipe_write 1 /tmp/fake write $IPE/new_policy junk
+expect preopened_fd_write_refused ipe_write 1 sh -c "echo junk >&3"
+exec 3>&-
 before=$(count ipe_write)
 out=$(guard_test write $IPE/new_policy junk 2>&1)
 # The agent passes the guard; IPE itself rejects an unsigned blob.
@@ -95,6 +100,7 @@ fi
 expect kill9_refused signal 1 sh -c "kill -9 $AGENT"
 expect sigstop_refused signal 1 sh -c "kill -STOP $AGENT"
 kill -0 $AGENT 2>/dev/null && ok agent_alive || bad agent_alive "gone"
+sh -c "kill -0 $AGENT" && ok signal0_allowed || bad signal0_allowed "kill -0 refused"
 expect ptrace_refused ptrace 1 /tmp/fake ptrace $AGENT
 # /proc/<pid>/mem turns a refused ptrace check into EACCES.
 ERRMSG="Permission denied"
@@ -115,6 +121,9 @@ expect link_fd_refused bpf 1 /tmp/fake bpf-get link "$lid1"
 expect bpftool_link_detach_refused bpf 1+ bpftool link detach id "$lid1"
 expect bpftool_map_update_refused bpf 1+ bpftool map update id "$mid1" key 0 0 0 0 value 0
 expect lsm_prog_load_refused bpf_load 1+ /tmp/fake load /guard.bpf.o
+expect kprobe_prog_load_refused bpf_load 1 /tmp/fake load-type kprobe
+/tmp/fake load-type socket_filter | grep -q "load-type: ok" && ok socket_filter_load_allowed ||
+	bad socket_filter_load_allowed "$(/tmp/fake load-type socket_filter 2>&1)"
 expect config_write_refused_for_agent ipe_write 0 guard_test config-write
 
 # 8. The pins: no reading, unlinking, renaming, unmounting.
