@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guard.h"
@@ -51,6 +52,14 @@ static void print_report(const struct hv_guard_report *r)
 	}
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_term(int sig)
@@ -62,6 +71,7 @@ static int cmd_arm(const char *agent, const char *pin, bool serve)
 {
 	struct hv_guard *g = NULL;
 	struct hv_guard_report rep;
+	long long t0 = now_ms();
 	int r;
 
 	if (!agent) {
@@ -79,8 +89,8 @@ static int cmd_arm(const char *agent, const char *pin, bool serve)
 		hv_guard_free(g);
 		return 1;
 	}
-	hv_log(HV_NOTICE, "step=guard_arm result=armed programs=%zu pid=%d", rep.nprogs,
-	       (int)getpid());
+	hv_log(HV_NOTICE, "step=guard_arm result=armed programs=%zu pid=%d elapsed_ms=%lld",
+	       rep.nprogs, (int)getpid(), now_ms() - t0);
 	print_report(&rep);
 	fflush(stdout);
 	if (serve) {
