@@ -29,6 +29,7 @@ enum hv_policy_lint_code {
 	HV_LINT_NUL,               /* embedded NUL: the kernel stops reading there */
 	HV_LINT_BOOT_VERIFIED,     /* boot_verified=TRUE in a policy for after boot */
 	HV_LINT_EXECUTE_ALLOWED,   /* EXECUTE allowed by default */
+	HV_LINT_NAME,              /* name outside [A-Za-z0-9._-]: audit prints it raw */
 };
 
 struct hv_policy_warning {
@@ -75,7 +76,9 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 int hv_policy_format(const struct hv_policy *p, char **out, size_t *len);
 
 /* 0 when both mean the same to the kernel (same name, version, defaults and
- * per-op rule lists), else 1. */
+ * per-op rule lists), else 1. Within a rule the properties are a set (order
+ * and repetition do not matter, all must hold); digests compare by algorithm
+ * bytes and hex value, whatever the hex case. DEFAULTs compare as written. */
 int hv_policy_compare(const struct hv_policy *a, const struct hv_policy *b);
 
 const char *hv_policy_name(const struct hv_policy *p);
