@@ -550,8 +550,15 @@ static void *events_main(void *arg)
 static pthread_once_t event_impl_once = PTHREAD_ONCE_INIT;
 static int event_impl_result;
 
+/* libvirt prints every error to stderr by default; hostd logs its own line
+ * per action with libvirt's message in it. */
+static void quiet_errors(void *opaque, virErrorPtr e)
+{
+}
+
 static void event_impl_init(void)
 {
+	virSetErrorFunc(NULL, quiet_errors);
 	event_impl_result = virEventRegisterDefaultImpl();
 }
 
