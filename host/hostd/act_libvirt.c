@@ -91,7 +91,7 @@ int hv_libvirt_domain_cid(const char *xml, size_t len, uint32_t *cid)
 			continue;
 		p = strstr(s, "guest-cid=");
 		if (!p)
-			return -EBADMSG;
+			return -ENODATA; /* the backend (hvipe-vsockd) sets the CID */
 		return parse_cid(p + strlen("guest-cid="), cid);
 	}
 	return -ENOENT;
@@ -133,7 +133,7 @@ struct lv_note {
 	char *name;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	uint32_t cid;
-	bool active, paused;
+	bool vsock, active, paused;
 };
 
 struct lv_act {
@@ -259,8 +259,13 @@ static void domain_note(struct lv_act *a, virDomainPtr dom, enum hv_domain_event
 		            state != VIR_DOMAIN_NOSTATE;
 	}
 	xml = virDomainGetXMLDesc(dom, 0);
-	if (!xml || hv_libvirt_domain_cid(xml, strlen(xml), &n->cid) < 0)
-		n->cid = 0;
+	if (xml) {
+		int r = hv_libvirt_domain_cid(xml, strlen(xml), &n->cid);
+
+		n->vsock = r == 0 || r == -ENODATA;
+		if (r < 0)
+			n->cid = 0;
+	}
 	virResetLastError();
 	push_note(a, n);
 }

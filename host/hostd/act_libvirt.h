@@ -43,6 +43,7 @@ struct hv_domain_info {
 	const char *name;
 	const char *uuid; /* 36-character UUID string */
 	uint32_t cid;     /* guest CID from the domain XML, 0 when it has none */
+	bool vsock;       /* has a vsock device (CID may still be 0: see below) */
 	bool active;      /* running or paused */
 	bool paused;
 };
@@ -72,8 +73,11 @@ int hv_act_libvirt_rescan(struct hv_actuator *a);
  * for libvirt's own vhost-vsock device, else a qemu:commandline argument that
  * adds a vhost-user-vsock device with "guest-cid=N" (hvipe-vsockd domains:
  * libvirt has no element for those). Returns 0 and sets *cid, -ENOENT when
- * the domain has no vsock device, -EBADMSG for malformed XML or a CID outside
- * 3..0xfffffffe, -E2BIG for XML over HV_LIBVIRT_MAX_XML.
+ * the domain has no vsock device, -ENODATA for a vhost-user-vsock device
+ * without guest-cid= (hvipe-vsockd's --guest-cid sets it; such a domain is
+ * matched to its VM record by name, the record's target), -EBADMSG for
+ * malformed XML or a CID outside 3..0xfffffffe, -E2BIG for XML over
+ * HV_LIBVIRT_MAX_XML.
  */
 int hv_libvirt_domain_cid(const char *xml, size_t len, uint32_t *cid);
 

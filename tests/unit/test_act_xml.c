@@ -34,7 +34,7 @@ static const struct {
         {"<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
          "<qemu:commandline><qemu:arg value='-device'/>"
          "<qemu:arg value='vhost-user-vsock-pci,chardev=v'/></qemu:commandline></domain>",
-         -EBADMSG, 0, "vhost-user-vsock without guest-cid"},
+         -ENODATA, 0, "vhost-user-vsock without guest-cid: the backend sets it"},
         {"<domain><devices><vsock><cid address='2'/></vsock></devices></domain>", -EBADMSG, 0,
          "CID 2 is the host"},
         {"<domain><devices><vsock><cid address='4294967295'/></vsock></devices></domain>", -EBADMSG,
