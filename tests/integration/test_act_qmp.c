@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "act_qmp.h"
+#include "act_shared.h"
 #include "util/log.h"
 
 static char dir[] = "/tmp/hvipe-e2e-qmpXXXXXX";
@@ -307,6 +308,46 @@ static void test_oversized_message_is_rejected(void **state)
 	assert_int_equal(res.err, -EMSGSIZE);
 }
 
+/* Two VMs' actuators share one engine; each destroy drops one reference. */
+static void test_shared_per_vm_actuators(void **state)
+{
+	static const char *const script[] = {
+	        "{\"QMP\": {}}\r\n",
+	        "{\"return\": {}}\r\n",
+	        "{\"return\": {}}\r\n",
+	};
+	struct hv_act_request req = {.vm = "vm-b", .action = HV_ACTION_PAUSE, .reason = "test"};
+	struct hv_actuator a, b;
+	struct result res = {0};
+	sd_event *loop = NULL;
+	char path[100];
+	pid_t pid;
+
+	assert_int_equal(sd_event_new(&loop), 0);
+	assert_int_equal(hv_actuators_setup(loop, NULL, NULL, NULL), 0);
+	assert_int_equal(hv_actuator_qmp_create("", &a), -EINVAL);
+	assert_int_equal(hv_actuator_qmp_create("/x/a", &a), 0);
+	assert_int_equal(hv_actuator_qmp_create("/x/b", &b), 0);
+	assert_string_equal(b.ops->kind, "qmp");
+	assert_int_equal(hv_actuators_setup(loop, NULL, NULL, NULL), -EBUSY);
+	a.ops->destroy(a.impl);
+
+	snprintf(path, sizeof(path), "%s/shared", dir);
+	pid = fake_server(path, script, 3);
+	req.target = path;
+	assert_int_equal(b.ops->act(b.impl, &req, on_done, &res), 0);
+	while (!res.called)
+		assert_true(sd_event_run(loop, UINT64_MAX) >= 0);
+	stop_fake(pid);
+	assert_int_equal(res.err, 0);
+	assert_string_equal(res.detail, "stopped");
+
+	b.ops->destroy(b.impl);
+	assert_int_equal(hv_actuators_setup(loop, NULL, NULL, NULL), 0);
+	hv_actuators_shutdown();
+	sd_event_unref(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +356,7 @@ int main(void)
 	        cmocka_unit_test(test_refusal_is_reported),
 	        cmocka_unit_test(test_garbage_is_rejected),
 	        cmocka_unit_test(test_oversized_message_is_rejected),
+	        cmocka_unit_test(test_shared_per_vm_actuators),
 	};
 
 	hv_log_init("test_act_qmp", HV_INFO);
