@@ -29,5 +29,7 @@ int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int ctl_wants_help(int argc, char **argv);
 
 /* Verb groups (one declaration per ctl_<group>.c). */
+int ctl_kernel_main(int argc, char **argv);
+int ctl_firmware_main(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 
 static const struct ctl_group groups[] = {
         /* Each verb group adds its line here; see ctl.h. */
+        {"kernel", "check a guest kernel's configuration", ctl_kernel_main},
+        {"firmware", "OVMF variable store with the host certificate", ctl_firmware_main},
         {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,25 @@
+# vm-images: guest images the host builds and trusts (see vm-images/README.md).
+#
+#   make image          build/images/minimal (kernel, verity root, initramfs,
+#                       OVMF variables, launch descriptions)
+#   make image-debian   build/images/debian (mmdebstrap; slow, not part of tests)
+#   make test-images    image unit checks and the VM scenarios under tests/vm/
+
+# A probe shipped inside the minimal image for its self-checks (libc only).
+VMCHECK := $(O)/test-guest/hvipe-vmcheck
+$(VMCHECK): tests/vm/vmcheck.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+IMAGE_DEPS := $(O)/bin/hvipectl $(INITRAMFS_INIT) $(VMCHECK)
+
+.PHONY: image image-debian
+image: programs $(IMAGE_DEPS)
+	O=$(O) vm-images/build-image minimal
+
+image-debian: programs $(IMAGE_DEPS)
+	O=$(O) vm-images/build-image debian
+
+TEST_LAYERS += test-images
+test-images: programs $(IMAGE_DEPS)
+	O=$(O) tests/vm/run-image-tests
