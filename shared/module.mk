@@ -1,5 +1,6 @@
 # libhvipe: code that host and guest programs both link.
 LIBHVIPE_SRCS += shared/util/log.c shared/util/hex.c shared/util/buf.c
+LIBHVIPE_SRCS += shared/policy/policy.c shared/policy/sign.c
 
 # The wire protocol: protobuf-c code generated from shared/proto/hvipe.proto.
 $(O)/gen/hvipe.pb-c.c $(O)/gen/hvipe.pb-c.h: shared/proto/hvipe.proto

@@ -1,2 +1,14 @@
 # Test programs that are not part of one component. Components add their own
 # unit tests, fuzzers and layers in their module.mk.
+
+# shared/policy: the IPE policy language and its signatures.
+UNIT_TESTS += test_policy test_sign
+test_policy_SRCS := tests/unit/test_policy.c
+test_policy_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
+test_sign_SRCS := tests/unit/test_sign.c
+test_sign_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
+FUZZERS += fuzz_policy
+fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
+TEST_LAYERS += test-ctl-policy
+test-ctl-policy: programs
+	O=$(O) tests/integration/test-hvipectl-policy.sh

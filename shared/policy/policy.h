@@ -89,4 +89,23 @@ int hv_ipe_version_cmp(struct hv_ipe_version a, struct hv_ipe_version b);
 /* Into @buf (at least 18 bytes) as the kernel prints it ("%hu.%hu.%hu"). */
 char *hv_ipe_version_format(struct hv_ipe_version v, char *buf, size_t bufsz);
 
+/*
+ * Additions beyond the pinned interface.
+ */
+
+/*
+ * Bytes every signed blob carries around its text even without certificates
+ * and with the smallest signature (DER framing of ContentInfo, SignedData,
+ * the content OCTET STRING and one SignerInfo). hv_policy_check_deploy()
+ * refuses text longer than HV_IPE_MAX_SIGNED_BLOB minus this; the signer
+ * gives the exact answer for a given key and certificate.
+ */
+#define HV_POLICY_SIGNED_MIN_OVERHEAD 128u
+
+/* "EBADMSG", "EINVAL", ... for the errnos this module returns. */
+const char *hv_policy_errno_name(int err);
+
+/* Number of rules (DEFAULT lines excluded). */
+size_t hv_policy_rule_count(const struct hv_policy *p);
+
 #endif

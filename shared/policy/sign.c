@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CMS signing and verification of IPE policies with OpenSSL, shaped for the
+ * Linux 6.12 PKCS#7 parser: SignedData, eContentType id-data, content attached
+ * as one primitive definite-length OCTET STRING, no signed attributes.
+ */
+#include "policy/sign.h"
+#include "util/cleanup.h"
+#include "hv_limits.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+DEFINE_CLEANUP_FUNC(BIO *, BIO_free)
+DEFINE_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free)
+DEFINE_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
+
+/* Largest key or certificate file we read. */
+#define KEY_FILE_MAX (64u * 1024)
+
+static const uint8_t oid_signed_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+static const uint8_t oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+
+/* Never prompt for a passphrase: an encrypted key is refused, not asked for. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+/* Read a file of at most KEY_FILE_MAX bytes from an open descriptor. */
+static int read_fd(int fd, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = malloc(KEY_FILE_MAX + 1);
+	size_t n = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, KEY_FILE_MAX + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			OPENSSL_cleanse(buf, n);
+			free(buf);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > KEY_FILE_MAX) {
+			OPENSSL_cleanse(buf, n);
+			free(buf);
+			return -EFBIG;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int hv_key_load(const char *path, EVP_PKEY **out)
+{
+	_cleanup_close_ int fd = -1;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	EVP_PKEY *key;
+	BIO *bio;
+	int rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* A signing key others can read is already lost; refuse to use it. */
+	if ((st.st_mode & 077) || st.st_uid != geteuid())
+		return -EPERM;
+	rc = read_fd(fd, &buf, &len);
+	if (rc)
+		return rc;
+
+	bio = BIO_new_mem_buf(buf, (int)len);
+	key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	ERR_clear_error();
+	if (!bio)
+		return -ENOMEM;
+	if (!key)
+		return -EBADMSG;
+	*out = key;
+	return 0;
+}
+
+int hv_cert_load(const char *path, X509 **out)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ uint8_t *buf = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	X509 *cert;
+	BIO *bio;
+	int rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	rc = read_fd(fd, &buf, &len);
+	if (rc)
+		return rc;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (!bio)
+		return -ENOMEM;
+	cert = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	if (!cert) {
+		p = buf;
+		cert = d2i_X509(NULL, &p, (long)len);
+		if (cert && p != buf + len) {
+			X509_free(cert);
+			cert = NULL;
+		}
+	}
+	ERR_clear_error();
+	if (!cert)
+		return -EBADMSG;
+	*out = cert;
+	return 0;
+}
+
+/* One DER TLV with a one-byte tag and a definite length of at most two
+ * length octets (the kernel's ASN.1 decoder limit). */
+static int der_next(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **val,
+                    size_t *len)
+{
+	const uint8_t *q = *p;
+	size_t l;
+
+	if (end - q < 2 || q[0] != tag)
+		return -EBADMSG;
+	l = q[1];
+	q += 2;
+	if (l & 0x80) {
+		size_t n = l & 0x7f;
+
+		if (n == 0 || n > 2 || (size_t)(end - q) < n)
+			return -EBADMSG;
+		l = 0;
+		for (size_t i = 0; i < n; i++)
+			l = l << 8 | *q++;
+	}
+	if ((size_t)(end - q) < l)
+		return -EBADMSG;
+	*val = q;
+	*len = l;
+	*p = q + l;
+	return 0;
+}
+
+static int der_skip(const uint8_t **p, const uint8_t *end, uint8_t tag)
+{
+	const uint8_t *v;
+	size_t l;
+
+	return der_next(p, end, tag, &v, &l);
+}
+
+/*
+ * Locate the attached content of a DER SignedData: it must be one primitive
+ * OCTET STRING under eContentType id-data, the layout the kernel digests.
+ */
+static int der_content(const uint8_t *blob, size_t len, const uint8_t **content, size_t *clen)
+{
+	const uint8_t *p = blob, *end = blob + len, *v, *sd, *sd_end, *eci, *eci_end, *x;
+	size_t l;
+
+	if (der_next(&p, end, 0x30, &v, &l) || p != end)
+		return -EBADMSG;
+	p = v;
+	end = v + l;
+	if (der_next(&p, end, 0x06, &v, &l) || l != sizeof(oid_signed_data) ||
+	    memcmp(v, oid_signed_data, l))
+		return -EBADMSG;
+	if (der_next(&p, end, 0xa0, &v, &l))
+		return -EBADMSG;
+	x = v;
+	if (der_next(&x, v + l, 0x30, &sd, &l))
+		return -EBADMSG;
+	sd_end = sd + l;
+	if (der_skip(&sd, sd_end, 0x02) || der_skip(&sd, sd_end, 0x31) ||
+	    der_next(&sd, sd_end, 0x30, &eci, &l))
+		return -EBADMSG;
+	eci_end = eci + l;
+	if (der_next(&eci, eci_end, 0x06, &v, &l) || l != sizeof(oid_data) ||
+	    memcmp(v, oid_data, l))
+		return -EBADMSG;
+	if (der_next(&eci, eci_end, 0xa0, &v, &l))
+		return -EBADMSG;
+	x = v;
+	if (der_next(&x, v + l, 0x04, content, clen) || x != v + l || eci != eci_end)
+		return -EBADMSG;
+	return 0;
+}
+
+static const EVP_MD *digest_for(EVP_PKEY *key)
+{
+	char group[32];
+	size_t n = 0;
+
+	if (EVP_PKEY_is_a(key, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &n) &&
+	    !strcmp(group, "secp384r1"))
+		return EVP_sha384();
+	return EVP_sha256();
+}
+
+int hv_policy_sign(const void *text, size_t len, EVP_PKEY *key, X509 *cert, uint8_t **blob,
+                   size_t *blob_len)
+{
+	const int flags = CMS_BINARY | CMS_NOATTR | CMS_NOSMIMECAP;
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+	_cleanup_(BIO_freep) BIO *in = NULL;
+	const uint8_t *content;
+	unsigned char *der = NULL;
+	size_t clen;
+	int n;
+
+	if (!len || memchr(text, '\0', len))
+		return -EINVAL;
+	if (len > HV_IPE_MAX_SIGNED_BLOB)
+		return -EMSGSIZE;
+	if (!X509_check_private_key(cert, key)) {
+		ERR_clear_error();
+		return -EKEYREJECTED;
+	}
+	in = BIO_new_mem_buf(text, (int)len);
+	cms = CMS_sign(NULL, NULL, NULL, NULL, flags | CMS_PARTIAL);
+	if (!in || !cms || !CMS_add1_signer(cms, cert, key, digest_for(key), flags) ||
+	    !CMS_final(cms, in, NULL, flags)) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	n = i2d_CMS_ContentInfo(cms, &der);
+	if (n <= 0) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	if ((size_t)n > HV_IPE_MAX_SIGNED_BLOB) {
+		OPENSSL_free(der);
+		return -EMSGSIZE;
+	}
+	/* Self-check: the kernel digests the raw OCTET STRING value. */
+	if (der_content(der, (size_t)n, &content, &clen) || clen != len ||
+	    memcmp(content, text, len)) {
+		OPENSSL_free(der);
+		return -EPROTO;
+	}
+	*blob = malloc((size_t)n);
+	if (!*blob) {
+		OPENSSL_free(der);
+		return -ENOMEM;
+	}
+	memcpy(*blob, der, (size_t)n);
+	OPENSSL_free(der);
+	*blob_len = (size_t)n;
+	return 0;
+}
+
+/* The kernel refuses an SMIMECapabilities signed attribute (Authenticode only). */
+static bool has_smimecap(CMS_ContentInfo *cms)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+
+	for (int i = 0; i < sk_CMS_SignerInfo_num(sis); i++)
+		if (CMS_signed_get_attr_by_NID(sk_CMS_SignerInfo_value(sis, i),
+		                               NID_SMIMECapabilities, -1) >= 0)
+			return true;
+	return false;
+}
+
+int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len)
+{
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+	_cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+	_cleanup_(BIO_freep) BIO *out = NULL;
+	const unsigned char *p = blob;
+	const uint8_t *content;
+	size_t clen;
+	BUF_MEM *mem;
+	uint8_t *t;
+
+	if (len > HV_IPE_MAX_SIGNED_BLOB)
+		return -EMSGSIZE;
+	if (der_content(blob, len, &content, &clen))
+		return -EBADMSG;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	if (!cms || p != blob + len) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+		return -EBADMSG;
+	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+		return -EKEYREJECTED;
+	if (has_smimecap(cms))
+		return -EKEYREJECTED;
+
+	store = X509_STORE_new();
+	out = BIO_new(BIO_s_mem());
+	if (!store || !out || !X509_STORE_add_cert(store, cert)) {
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	/* The kernel checks neither the clock nor S/MIME key usage; a trusted
+	 * certificate need not be self-signed. */
+	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
+	if (!CMS_verify(cms, NULL, store, NULL, out, CMS_BINARY)) {
+		ERR_clear_error();
+		return -EKEYREJECTED;
+	}
+	BIO_get_mem_ptr(out, &mem);
+	if (mem->length != clen)
+		return -EBADMSG;
+	t = malloc(mem->length + 1);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, mem->data, mem->length);
+	t[mem->length] = '\0';
+	*text = t;
+	*text_len = mem->length;
+	return 0;
+}
+
+void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+
+	EVP_Digest(blob, len, out, &n, EVP_sha256(), NULL);
+}
