@@ -126,27 +126,42 @@ ctl() { "$BIN/hvipectl" --socket "$W/hostd.sock" "$@"; }
 # vm_field VM JQ: one field of 'vm show --json'.
 vm_field() { ctl vm show "$1" --json | jq -r "$2"; }
 
-# ---- the guest's serial console as a command channel ----
+# ---- guests ----
 #
-# console_open NAME SOCKET: connect to a serial console exposed as a Unix
-# socket (QEMU -serial unix:...,server=on,wait=off) or a pty path. Output
-# is appended to $W/NAME.console.log; input goes through a FIFO held open
-# by this shell (fd in CON_FD_<NAME>).
-console_open() {
-	local name=$1 dev=$2 fd
-	mkfifo "$W/$name.in"
+# vm_boot NAME IMAGE [run-vm options]: boot IMAGE with vm-images/run-vm (its
+# hvipe-vsockd and QEMU), state in $W/NAME, hybrid-vsock base $W/NAME/vsock,
+# QMP at $W/NAME/qmp.sock. The serial console is run-vm's stdio: input from
+# the FIFO $W/NAME.in (held open by this shell, fd in CON_FD_<NAME>), output
+# appended to $W/NAME.console.log. Sets VM_PID_<NAME>.
+vm_boot() {
+	local name=$1 image=$2 fd
+	shift 2
+	mkdir -p "$W/$name"
+	[ -p "$W/$name.in" ] || mkfifo "$W/$name.in"
 	exec {fd}<>"$W/$name.in"
 	eval "CON_FD_${name//-/_}=$fd"
 	: >>"$W/$name.console.log"
-	if [ -S "$dev" ]; then
-		e2e_bg "console-$name" socat -u "UNIX-CONNECT:$dev" "OPEN:$W/$name.console.log,append"
-		e2e_bg "console-in-$name" socat -u "OPEN:$W/$name.in" "UNIX-CONNECT:$dev"
-	else
-		e2e_bg "console-$name" socat -u "OPEN:$dev,rawer" "OPEN:$W/$name.console.log,append"
-		e2e_bg "console-in-$name" socat -u "OPEN:$W/$name.in" "OPEN:$dev,rawer"
-	fi
+	setsid "$E2E_TOP/vm-images/run-vm" "$image" --state "$W/$name" --uds "$W/$name/vsock" \
+		--qmp "$W/$name/qmp.sock" --accel "${HVIPE_ACCEL:-tcg}" "$@" \
+		<"$W/$name.in" >>"$W/$name.console.log" 2>>"$W/$name.run-vm.log" &
+	E2E_PIDS+=("$!")
+	eval "VM_PID_${name//-/_}=$!"
 }
 
+# vm_halt NAME: stop a guest started by vm_boot (run-vm stops its QEMU and
+# hvipe-vsockd).
+vm_halt() {
+	local pidvar="VM_PID_${1//-/_}"
+	e2e_stop "${!pidvar}"
+}
+
+vm_qmp() { # vm_qmp NAME COMMAND: one QMP command, prints the reply line
+	printf '{"execute":"qmp_capabilities"}\n{"execute":"%s"}\n' "$2" |
+		socat -t 5 - "UNIX-CONNECT:$W/$1/qmp.sock" | grep '"return"' | tail -n 1
+}
+vm_qmp_status() { vm_qmp "$1" query-status | jq -r .return.status; }
+
+# ---- the guest's serial console as a command channel ----
 console_has() { grep -aq -- "$2" "$W/$1.console.log"; }
 
 E2E_SEQ=0
