@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "ctl.h"
+#include "ctl_daemon.h"
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -10,6 +11,11 @@ static const struct ctl_group groups[] = {
         /* Each verb group adds its line here; see ctl.h. */
         {"kernel", "check a guest kernel's configuration", ctl_kernel_main},
         {"firmware", "OVMF variable store with the host certificate", ctl_firmware_main},
+        {"vm", "VMs known to hvipe-hostd (add, list, show, forget, set-action, resume)",
+         ctl_vm_main},
+        {"image", "dm-verity images and their approval per VM", ctl_image_main},
+        {"status", "per VM: connected, last verdict, policy version", ctl_status_main},
+        {"audit", "IPE audit records forwarded by guests", ctl_audit_main},
         {NULL, NULL, NULL},
 };
 
@@ -38,7 +44,7 @@ int ctl_wants_help(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hvipectl <group> <verb> [options] [args]\n\n"
+	fprintf(f, "usage: hvipectl [--socket PATH] <group> <verb> [options] [args]\n\n"
 	           "The host-side tool of hvipe: IPE policies, keys, images, VMs.\n\n"
 	           "Groups:\n");
 	for (size_t i = 0; groups[i].name; i++)
@@ -51,6 +57,21 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	hv_log_init("hvipectl", HV_WARN);
+	/* Global option: hvipe-hostd's control socket (else HVIPE_SOCKET). */
+	while (argc >= 2 && !strncmp(argv[1], "--socket", 8)) {
+		if (argv[1][8] == '=') {
+			ctl_socket_path = argv[1] + 9;
+			argc -= 1;
+			argv += 1;
+		} else if (argv[1][8] == '\0' && argc >= 3) {
+			ctl_socket_path = argv[2];
+			argc -= 2;
+			argv += 2;
+		} else {
+			usage(stderr);
+			return ctl_fail(CTL_USAGE, "--socket takes a path");
+		}
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return CTL_USAGE;

@@ -36,22 +36,27 @@ static const char *const op_names[OP_COUNT] = {
 };
 static const char *const action_names[2] = {"ALLOW", "DENY"};
 /* Exact tokens for the boolean properties; digests are "<prefix><alg>:<hex>". */
-#define TOK(s) {s, sizeof(s) - 1}
+#define TOK(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
 static const struct {
 	const char *s;
 	size_t len;
-} prop_tok[] = {
-        [P_DMV_ROOTHASH] = TOK("dmverity_roothash="),
-        [P_DMV_SIG_FALSE] = TOK("dmverity_signature=FALSE"),
-        [P_DMV_SIG_TRUE] = TOK("dmverity_signature=TRUE"),
-        [P_FSV_DIGEST] = TOK("fsverity_digest="),
-        [P_FSV_SIG_FALSE] = TOK("fsverity_signature=FALSE"),
-        [P_FSV_SIG_TRUE] = TOK("fsverity_signature=TRUE"),
-        [P_BOOT_FALSE] = TOK("boot_verified=FALSE"),
-        [P_BOOT_TRUE] = TOK("boot_verified=TRUE"),
-}, op_tok[OP_COUNT] = {
-        TOK("op=EXECUTE"), TOK("op=FIRMWARE"), TOK("op=KMODULE"), TOK("op=KEXEC_IMAGE"),
-        TOK("op=KEXEC_INITRAMFS"), TOK("op=POLICY"), TOK("op=X509_CERT"),
+} prop_tok[] =
+        {
+                [P_DMV_ROOTHASH] = TOK("dmverity_roothash="),
+                [P_DMV_SIG_FALSE] = TOK("dmverity_signature=FALSE"),
+                [P_DMV_SIG_TRUE] = TOK("dmverity_signature=TRUE"),
+                [P_FSV_DIGEST] = TOK("fsverity_digest="),
+                [P_FSV_SIG_FALSE] = TOK("fsverity_signature=FALSE"),
+                [P_FSV_SIG_TRUE] = TOK("fsverity_signature=TRUE"),
+                [P_BOOT_FALSE] = TOK("boot_verified=FALSE"),
+                [P_BOOT_TRUE] = TOK("boot_verified=TRUE"),
+},
+  op_tok[OP_COUNT] = {
+          TOK("op=EXECUTE"),         TOK("op=FIRMWARE"), TOK("op=KMODULE"),   TOK("op=KEXEC_IMAGE"),
+          TOK("op=KEXEC_INITRAMFS"), TOK("op=POLICY"),   TOK("op=X509_CERT"),
 };
 #define NPROPS (sizeof(prop_tok) / sizeof(prop_tok[0]))
 
@@ -117,10 +122,10 @@ static bool tok_prefix(const struct token *t, const char *prefix)
 	return t->len > n && !memcmp(t->s, prefix, n);
 }
 
-static int set_err(struct hv_policy_error *e, unsigned line, unsigned col, int err,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int set_err(struct hv_policy_error *e, unsigned line, unsigned col, int err,
-                   const char *fmt, ...)
+static int set_err(struct hv_policy_error *e, unsigned line, unsigned col, int err, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+static int set_err(struct hv_policy_error *e, unsigned line, unsigned col, int err, const char *fmt,
+                   ...)
 {
 	va_list ap;
 
@@ -278,10 +283,11 @@ static int parse_header(struct hv_policy *p, const struct token *t, size_t n, un
 			               "and policy_version=");
 		plen = strlen(want[idx]);
 		if (!tok_prefix(k, want[idx]))
-			return set_err(e, line, k->col, EBADMSG,
-			               idx == 0 ? "header must start with policy_name=<NAME> "
-			                          "(the first non-empty line is the header)"
-			                        : "header must continue with policy_version=<M.m.r>");
+			return set_err(
+			        e, line, k->col, EBADMSG,
+			        idx == 0 ? "header must start with policy_name=<NAME> "
+			                   "(the first non-empty line is the header)"
+			                 : "header must continue with policy_version=<M.m.r>");
 		if (idx == 0) {
 			p->name = strndup(k->s + plen, k->len - plen);
 			if (!p->name)
@@ -294,9 +300,9 @@ static int parse_header(struct hv_policy *p, const struct token *t, size_t n, un
 			return set_err(e, line, (unsigned)(k->col + plen + off), -rc,
 			               "policy_version must be three decimal numbers 0-65535 "
 			               "separated by '.' (%s)",
-			               rc == -ERANGE    ? "component over 65535"
-			               : rc == -EINVAL  ? "component empty or not decimal"
-			                                : "not exactly three components");
+			               rc == -ERANGE   ? "component over 65535"
+			               : rc == -EINVAL ? "component empty or not decimal"
+			                               : "not exactly three components");
 	}
 	if (idx != 2)
 		return set_err(e, line, n ? t[n - 1].col : 1, EBADMSG,
@@ -358,7 +364,8 @@ static int parse_prop(struct hv_policy *p, const struct token *t, unsigned line,
 		pr.hex_len = vlen - pr.alg_len - 1;
 		for (size_t i = 0; i < pr.hex_len; i++)
 			if (!is_hex((unsigned char)p->text[pr.hex_off + i]))
-				return set_err(e, line, (unsigned)(t->col + plen + pr.alg_len + 1 + i),
+				return set_err(e, line,
+				               (unsigned)(t->col + plen + pr.alg_len + 1 + i),
 				               EINVAL, "digest has a non-hex character");
 		if (pr.hex_len % 2)
 			return set_err(e, line, (unsigned)(t->col + plen + pr.alg_len + 1), EINVAL,
@@ -385,12 +392,14 @@ static int parse_rule(struct hv_policy *p, const struct token *t, size_t n, unsi
 		} else if (op < 0) {
 			op = parse_op(&t[i]);
 			if (op < 0)
-				return set_err(e, line, t[i].col, EBADMSG,
-				               is_default ? "DEFAULT takes op=<OP> or action=<ACTION> "
-				                            "next, no properties"
-				                          : "a rule starts with op=<OP> (EXECUTE, FIRMWARE, "
-				                            "KMODULE, KEXEC_IMAGE, KEXEC_INITRAMFS, POLICY, "
-				                            "X509_CERT)");
+				return set_err(
+				        e, line, t[i].col, EBADMSG,
+				        is_default
+				                ? "DEFAULT takes op=<OP> or action=<ACTION> "
+				                  "next, no properties"
+				                : "a rule starts with op=<OP> (EXECUTE, FIRMWARE, "
+				                  "KMODULE, KEXEC_IMAGE, KEXEC_INITRAMFS, POLICY, "
+				                  "X509_CERT)");
 		} else {
 			rc = parse_prop(p, &t[i], line, e);
 			if (rc)
@@ -409,14 +418,15 @@ static int parse_rule(struct hv_policy *p, const struct token *t, size_t n, unsi
 		if (op < 0) {
 			if (p->global_default != ACT_NONE)
 				return set_err(e, line, t[0].col, EBADMSG,
-				               "second global DEFAULT (first on line %u)", p->global_line);
+				               "second global DEFAULT (first on line %u)",
+				               p->global_line);
 			p->global_default = (int8_t)action;
 			p->global_line = line;
 		} else {
 			if (p->op_default[op] != ACT_NONE)
 				return set_err(e, line, t[0].col, EBADMSG,
-				               "second DEFAULT for op=%s (first on line %u)", op_names[op],
-				               p->op_default_line[op]);
+				               "second DEFAULT for op=%s (first on line %u)",
+				               op_names[op], p->op_default_line[op]);
 			p->op_default[op] = (int8_t)action;
 			p->op_default_line[op] = line;
 		}
@@ -534,13 +544,15 @@ static int parse_text(struct hv_policy *p, struct hv_policy_error *e)
 	if (rc)
 		return rc;
 	if (!header)
-		return set_err(e, 0, 0, EBADMSG, "no header line (policy_name=... policy_version=...)");
+		return set_err(e, 0, 0, EBADMSG,
+		               "no header line (policy_name=... policy_version=...)");
 	if (p->global_default == ACT_NONE) {
 		for (int i = 0; i < OP_COUNT; i++)
 			if (p->op_default[i] == ACT_NONE)
-				return set_err(e, 0, 0, EBADMSG,
-				               "no global DEFAULT, and op=%s has no DEFAULT of its own",
-				               op_names[i]);
+				return set_err(
+				        e, 0, 0, EBADMSG,
+				        "no global DEFAULT, and op=%s has no DEFAULT of its own",
+				        op_names[i]);
 	}
 	return 0;
 }
@@ -641,11 +653,11 @@ struct alg_len {
 /* Algorithms dm-verity (any kernel hash) and fs-verity (sha256, sha512) can
  * report; the name is compared with strcmp, so case matters. */
 static const struct alg_len dmv_algs[] = {
-        {"sha1", 20},        {"sha224", 28},       {"sha256", 32},      {"sha384", 48},
-        {"sha512", 64},      {"sha3-224", 28},     {"sha3-256", 32},    {"sha3-384", 48},
-        {"sha3-512", 64},    {"blake2b-256", 32},  {"blake2b-512", 64}, {"sm3", 32},
-        {"streebog256", 32}, {"streebog512", 64},  {"md5", 16},         {"rmd160", 20},
-        {"wp512", 64},       {"blake2b-384", 48},  {NULL, 0},
+        {"sha1", 20},        {"sha224", 28},      {"sha256", 32},      {"sha384", 48},
+        {"sha512", 64},      {"sha3-224", 28},    {"sha3-256", 32},    {"sha3-384", 48},
+        {"sha3-512", 64},    {"blake2b-256", 32}, {"blake2b-512", 64}, {"sm3", 32},
+        {"streebog256", 32}, {"streebog512", 64}, {"md5", 16},         {"rmd160", 20},
+        {"wp512", 64},       {"blake2b-384", 48}, {NULL, 0},
 };
 static const struct alg_len fsv_algs[] = {{"sha256", 32}, {"sha512", 64}, {NULL, 0}};
 

@@ -174,21 +174,59 @@ int hv_envelope_validate(const hv_envelope *env)
 	return ok ? 0 : -EBADMSG;
 }
 
-int hv_frame_decode(const uint8_t *data, size_t len, size_t max, hv_envelope **env, size_t *used)
+int hv_frame_split(const uint8_t *data, size_t len, size_t max, const uint8_t **body, size_t *n,
+                   size_t *used)
 {
-	hv_envelope *e;
-	uint32_t n;
+	uint32_t l;
 
 	if (max > HV_PROTO_MAX_FRAME)
 		max = HV_PROTO_MAX_FRAME;
 	if (len < 4)
 		return -EAGAIN;
-	n = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
-	if (n == 0 || n > max)
+	l = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
+	if (l == 0 || l > max)
 		return -EMSGSIZE;
-	if (len - 4 < n)
+	if (len - 4 < l)
 		return -EAGAIN;
-	e = hvipe__envelope__unpack(NULL, n, data + 4);
+	*body = data + 4;
+	*n = l;
+	*used = 4 + (size_t)l;
+	return 0;
+}
+
+int hv_frame_put(struct hv_buf *out, const void *body, size_t n)
+{
+	size_t start = out->len;
+	uint8_t hdr[4];
+	int r;
+
+	if (n == 0 || n > HV_PROTO_MAX_FRAME)
+		return -EMSGSIZE;
+	if (out->len > out->max || n + 4 > out->max - out->len)
+		return -E2BIG;
+	hdr[0] = (uint8_t)(n >> 24);
+	hdr[1] = (uint8_t)(n >> 16);
+	hdr[2] = (uint8_t)(n >> 8);
+	hdr[3] = (uint8_t)n;
+	r = hv_buf_append(out, hdr, 4);
+	if (r == 0)
+		r = hv_buf_append(out, body, n);
+	if (r < 0)
+		out->len = start;
+	return r;
+}
+
+int hv_frame_decode(const uint8_t *data, size_t len, size_t max, hv_envelope **env, size_t *used)
+{
+	const uint8_t *body;
+	hv_envelope *e;
+	size_t n, u;
+	int r;
+
+	r = hv_frame_split(data, len, max, &body, &n, &u);
+	if (r < 0)
+		return r;
+	e = hvipe__envelope__unpack(NULL, n, body);
 	if (!e)
 		return -EBADMSG;
 	if (hv_envelope_validate(e) < 0) {
@@ -196,7 +234,7 @@ int hv_frame_decode(const uint8_t *data, size_t len, size_t max, hv_envelope **e
 		return -EBADMSG;
 	}
 	*env = e;
-	*used = 4 + (size_t)n;
+	*used = u;
 	return 0;
 }
 
@@ -270,8 +308,10 @@ int hv_frame_recv(int fd, struct hv_buf *rx, int timeout_ms, hv_envelope **env)
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	uint8_t chunk[16384];
 
-	if (rx->max < HV_PROTO_MAX_FRAME + 4)
-		rx->max = HV_PROTO_MAX_FRAME + 4;
+	/* Room for one whole frame plus one read past it: a read may carry the
+	 * start of the next frame before this one is complete. */
+	if (rx->max < HV_PROTO_MAX_FRAME + 4 + sizeof(chunk))
+		rx->max = HV_PROTO_MAX_FRAME + 4 + sizeof(chunk);
 	for (;;) {
 		size_t used;
 		int r = hv_frame_decode(rx->data, rx->len, HV_PROTO_MAX_FRAME, env, &used);

@@ -45,6 +45,18 @@ int hv_envelope_validate(const hv_envelope *env);
 
 void hv_envelope_free(hv_envelope *env);
 
+/*
+ * Framing without a message type, for the control protocol (control.proto)
+ * and any other schema sharing the 4-byte big-endian length prefix.
+ * hv_frame_split: 0 with *@body and *@n pointing into @data and *@used the bytes
+ * the frame takes; -EAGAIN when incomplete; -EMSGSIZE when the length is 0 or
+ * above @max (capped at HV_PROTO_MAX_FRAME), checked before anything else.
+ * hv_frame_put: append length and @n body bytes to @out; -EMSGSIZE, -E2BIG.
+ */
+int hv_frame_split(const uint8_t *data, size_t len, size_t max, const uint8_t **body, size_t *n,
+                   size_t *used);
+int hv_frame_put(struct hv_buf *out, const void *body, size_t n);
+
 /* Name of the body type for logs ("hello", "evidence", ...). */
 const char *hv_envelope_kind(const hv_envelope *env);
 

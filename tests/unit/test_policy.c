@@ -18,8 +18,8 @@
 
 #include "policy/policy.h"
 
-#define H  "policy_name=x policy_version=0.0.0\n"
-#define HA H "DEFAULT action=ALLOW\n"
+#define H   "policy_name=x policy_version=0.0.0\n"
+#define HA  H "DEFAULT action=ALLOW\n"
 #define D64 "8334c576cd8cea57e79b8b48c7161df36ea465222e9b7b1a660e11e3443f4896"
 #define ALL7                                                                                       \
 	"DEFAULT op=EXECUTE action=DENY\nDEFAULT op=FIRMWARE action=ALLOW\n"                       \
@@ -244,12 +244,14 @@ static void test_table(void **state)
 		int rc = hv_policy_parse(r->text, row_len(r), &p, &e);
 
 		if (rc != -r->err)
-			fail_msg("row %zu (%s): got %d (%s), want %d", i, r->why, rc, e.msg, -r->err);
+			fail_msg("row %zu (%s): got %d (%s), want %d", i, r->why, rc, e.msg,
+			         -r->err);
 		if (r->err) {
 			assert_null(p);
 			assert_int_equal(e.err, r->err);
 			if (e.line != r->line)
-				fail_msg("row %zu (%s): line %u, want %u", i, r->why, e.line, r->line);
+				fail_msg("row %zu (%s): line %u, want %u", i, r->why, e.line,
+				         r->line);
 			assert_true(e.msg[0] != '\0');
 			continue;
 		}
@@ -291,8 +293,9 @@ static void test_columns(void **state)
 
 static void test_model(void **state)
 {
-	struct hv_policy *p = parse_ok("policy_name=Prod policy_version=+01.007.0\nDEFAULT action=ALLOW\n"
-	                               "op=EXECUTE action=DENY\nop=KMODULE action=DENY\n");
+	struct hv_policy *p =
+	        parse_ok("policy_name=Prod policy_version=+01.007.0\nDEFAULT action=ALLOW\n"
+	                 "op=EXECUTE action=DENY\nop=KMODULE action=DENY\n");
 	struct hv_ipe_version v = hv_policy_version(p);
 
 	assert_string_equal(hv_policy_name(p), "Prod");
@@ -331,24 +334,30 @@ static void test_format_canonical(void **state)
 
 static void test_compare(void **state)
 {
-	struct hv_policy *a = parse_ok(HA "op=EXECUTE boot_verified=TRUE dmverity_signature=TRUE action=ALLOW\n"
-	                                  "op=KMODULE action=DENY\nop=EXECUTE action=DENY\n");
+	struct hv_policy *a =
+	        parse_ok(HA "op=EXECUTE boot_verified=TRUE dmverity_signature=TRUE action=ALLOW\n"
+	                    "op=KMODULE action=DENY\nop=EXECUTE action=DENY\n");
 	/* property order and repetition, and interleaving of ops, do not matter */
-	struct hv_policy *b = parse_ok(HA "op=KMODULE action=DENY\n"
-	                                  "op=EXECUTE dmverity_signature=TRUE boot_verified=TRUE "
-	                                  "boot_verified=TRUE action=ALLOW\nop=EXECUTE action=DENY\n");
+	struct hv_policy *b =
+	        parse_ok(HA "op=KMODULE action=DENY\n"
+	                    "op=EXECUTE dmverity_signature=TRUE boot_verified=TRUE "
+	                    "boot_verified=TRUE action=ALLOW\nop=EXECUTE action=DENY\n");
 	/* order of rules within one op does */
-	struct hv_policy *c = parse_ok(HA "op=EXECUTE action=DENY\n"
-	                                  "op=EXECUTE boot_verified=TRUE dmverity_signature=TRUE action=ALLOW\n"
-	                                  "op=KMODULE action=DENY\n");
-	struct hv_policy *d = parse_ok("policy_name=x policy_version=0.0.1\nDEFAULT action=ALLOW\n");
-	struct hv_policy *e = parse_ok("policy_name=y policy_version=0.0.0\nDEFAULT action=ALLOW\n");
+	struct hv_policy *c =
+	        parse_ok(HA "op=EXECUTE action=DENY\n"
+	                    "op=EXECUTE boot_verified=TRUE dmverity_signature=TRUE action=ALLOW\n"
+	                    "op=KMODULE action=DENY\n");
+	struct hv_policy *d =
+	        parse_ok("policy_name=x policy_version=0.0.1\nDEFAULT action=ALLOW\n");
+	struct hv_policy *e =
+	        parse_ok("policy_name=y policy_version=0.0.0\nDEFAULT action=ALLOW\n");
 	struct hv_policy *f = parse_ok(H "DEFAULT action=DENY\n");
 	struct hv_policy *g = parse_ok(HA "DEFAULT op=EXECUTE action=ALLOW\n");
 	struct hv_policy *h1 = parse_ok(HA "op=EXECUTE fsverity_digest=sha256:ABCD action=DENY\n");
 	struct hv_policy *h2 = parse_ok(HA "op=EXECUTE fsverity_digest=sha256:abcd action=DENY\n");
 	struct hv_policy *h3 = parse_ok(HA "op=EXECUTE fsverity_digest=sha512:abcd action=DENY\n");
-	struct hv_policy *h4 = parse_ok(HA "op=EXECUTE dmverity_roothash=sha256:abcd action=DENY\n");
+	struct hv_policy *h4 =
+	        parse_ok(HA "op=EXECUTE dmverity_roothash=sha256:abcd action=DENY\n");
 	struct hv_policy *h5 = parse_ok(HA "op=EXECUTE fsverity_digest=sha256:abcd action=ALLOW\n");
 	struct hv_policy *base = parse_ok(HA);
 
@@ -476,7 +485,8 @@ static void deploy(const char *name, size_t text_len, int want)
 	struct hv_policy *p = NULL;
 	struct hv_policy_error e;
 
-	snprintf(text, sizeof(text), "policy_name=%s policy_version=0.0.0\nDEFAULT action=ALLOW\n", name);
+	snprintf(text, sizeof(text), "policy_name=%s policy_version=0.0.0\nDEFAULT action=ALLOW\n",
+	         name);
 	assert_int_equal(hv_policy_parse(text, strlen(text), &p, &e), 0);
 	assert_int_equal(hv_policy_check_deploy(p, text_len ? text_len : strlen(text), &e), -want);
 	if (want)
@@ -522,7 +532,8 @@ static void test_many_rules(void **state)
 	len += (size_t)snprintf(text, cap, HA);
 	for (int i = 0; i < 10000; i++)
 		len += (size_t)snprintf(text + len, cap - len,
-		                        "op=EXECUTE dmverity_roothash=sha256:%064x action=ALLOW\n", i);
+		                        "op=EXECUTE dmverity_roothash=sha256:%064x action=ALLOW\n",
+		                        i);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(hv_policy_parse(text, len, &p, &e), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -537,10 +548,10 @@ static void test_many_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_table),   cmocka_unit_test(test_columns),
-	        cmocka_unit_test(test_model),   cmocka_unit_test(test_format_canonical),
-	        cmocka_unit_test(test_compare), cmocka_unit_test(test_lint),
-	        cmocka_unit_test(test_version), cmocka_unit_test(test_deploy),
+	        cmocka_unit_test(test_table),      cmocka_unit_test(test_columns),
+	        cmocka_unit_test(test_model),      cmocka_unit_test(test_format_canonical),
+	        cmocka_unit_test(test_compare),    cmocka_unit_test(test_lint),
+	        cmocka_unit_test(test_version),    cmocka_unit_test(test_deploy),
 	        cmocka_unit_test(test_many_rules),
 	};
 

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hvipe-hostd: the host's attestation verifier and policy authority.
+ * See hvipe-hostd(8) and docs/protocol.md.
+ */
+#include "config.h"
+#include "hostd.h"
+#include "hv_limits.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/vm_sockets.h>
+#include <systemd/sd-daemon.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: hvipe-hostd [--config FILE] [--state-dir DIR] [--db FILE] [--key FILE]\n"
+	        "                   [--cert FILE] [--control-socket PATH] [--control-group NAME]\n"
+	        "                   [--vsock-port N] [--heartbeat-ms N] [--deadline-ms N]\n"
+	        "                   [--max-connections N] [--log-level L]\n\n"
+	        "Attests the guests of this host over vsock (and hybrid-vsock Unix sockets),\n"
+	        "signs and delivers their IPE policies, and acts on VMs that fail.\n\n"
+	        "  --config FILE          INI file, section [hostd] (default "
+	        "/etc/hvipe/hostd.conf)\n"
+	        "  --state-dir DIR        state directory (default /var/lib/hvipe)\n"
+	        "  --db FILE              SQLite database (default <state-dir>/hvipe.db)\n"
+	        "  --key FILE --cert FILE policy signing key (mode 0600) and certificate\n"
+	        "                         (default <state-dir>/keys/key.pem, cert.pem)\n"
+	        "  --control-socket PATH  hvipectl's socket (default /run/hvipe/hostd.sock)\n"
+	        "  --control-group NAME   group also allowed on the control socket\n"
+	        "  --vsock-port N         port guests dial (default 4730)\n"
+	        "  --heartbeat-ms N       challenge interval (default 1000)\n"
+	        "  --deadline-ms N        time a guest has to answer (default: the interval)\n"
+	        "  --max-connections N    guest connections at most (default 20000)\n"
+	        "  --log-level L          err|warning|notice|info|debug (default info)\n");
+}
+
+static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"db", required_argument, NULL, 'd'},
+        {"key", required_argument, NULL, 'k'},
+        {"cert", required_argument, NULL, 'C'},
+        {"control-socket", required_argument, NULL, 'S'},
+        {"control-group", required_argument, NULL, 'g'},
+        {"vsock-port", required_argument, NULL, 'p'},
+        {"heartbeat-ms", required_argument, NULL, 'H'},
+        {"deadline-ms", required_argument, NULL, 'D'},
+        {"hello-ms", required_argument, NULL, 'E'},
+        {"max-connections", required_argument, NULL, 'm'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+static int parse_level(const char *s, enum hv_log_level *l)
+{
+	static const struct {
+		const char *n;
+		enum hv_log_level l;
+	} t[] = {{"err", HV_ERR},       {"error", HV_ERR}, {"warning", HV_WARN}, {"warn", HV_WARN},
+	         {"notice", HV_NOTICE}, {"info", HV_INFO}, {"debug", HV_DEBUG}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (!strcmp(s, t[i].n)) {
+			*l = t[i].l;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Command-line options win over the file: collect them, read the file,
+ * then apply them. */
+static int parse_args(int argc, char **argv, struct hv_config *c)
+{
+	const char *keys[ARRAY_SIZE(opts)];
+	const char *vals[ARRAY_SIZE(opts)];
+	const char *config = "/etc/hvipe/hostd.conf";
+	bool explicit_config = false;
+	size_t n = 0;
+	unsigned line;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (o == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (o == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (o == 'c') {
+			config = optarg;
+			explicit_config = true;
+			continue;
+		}
+		for (size_t i = 0; opts[i].name; i++)
+			if (opts[i].val == o && n < ARRAY_SIZE(keys)) {
+				keys[n] = opts[i].name;
+				vals[n++] = optarg;
+			}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	c->config_path = strdup(config);
+	r = hv_config_load(c, config, !explicit_config, &line);
+	if (r < 0) {
+		hv_log(HV_ERR, "step=config file=%s line=%u reason=\"%s\"", config, line,
+		       r == -ENOENT ? "unknown key" : strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = hv_config_set(c, keys[i], vals[i]);
+		if (r < 0) {
+			hv_log(HV_ERR, "step=config option=--%s reason=\"%s\"", keys[i],
+			       strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The key must be readable by its owner only: refuse to start otherwise. */
+static int check_key_mode(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return -EPERM;
+	return 0;
+}
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct hostd *h = userdata;
+
+	if (hv_store_commit(&h->store) < 0)
+		hv_log(HV_ERR, "step=store reason=\"batch commit failed\"");
+	sd_event_source_set_time(s, usec + HV_STORE_BATCH_MS * 1000ull);
+	return 0;
+}
+
+static int setup_vsock(struct hostd *h)
+{
+	struct sockaddr_vm sa = {
+	        .svm_family = AF_VSOCK,
+	        .svm_cid = VMADDR_CID_ANY,
+	        .svm_port = h->cfg.vsock_port,
+	};
+	_cleanup_close_ int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0) {
+		/* Hosts without vhost-vsock: the Unix listeners carry on alone. */
+		hv_log(HV_NOTICE, "step=listen socket=vsock:%u verdict=unavailable reason=\"%s\"",
+		       h->cfg.vsock_port, strerror(errno));
+		return 0;
+	}
+	if (hostd_listen_vsock(h, fd) < 0)
+		return -ENOMEM;
+	TAKE_FD(fd);
+	hv_log(HV_INFO, "step=listen socket=vsock:%u", h->cfg.vsock_port);
+	return 0;
+}
+
+static int setup_listeners(struct hostd *h)
+{
+	int n = sd_listen_fds(1), r, fd;
+	bool have_ctl = false, have_vsock = false;
+
+	for (int i = 0; i < n; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		if (sd_is_socket(fd, AF_VSOCK, SOCK_STREAM, 1) > 0 && !have_vsock) {
+			r = hostd_listen_vsock(h, fd);
+			have_vsock = r == 0;
+		} else if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0 && !have_ctl) {
+			r = hostd_listen_control(h, fd);
+			have_ctl = r == 0;
+		} else {
+			hv_log(HV_WARN,
+			       "step=listen fd=%d reason=\"unexpected socket from systemd\"", fd);
+			close(fd);
+			continue;
+		}
+		if (r < 0)
+			return r;
+		hv_log(HV_INFO, "step=listen fd=%d source=systemd kind=%s", fd,
+		       have_vsock && h->vsock && h->vsock->fd == fd ? "vsock" : "control");
+	}
+	if (!have_ctl) {
+		_cleanup_free_ char *dir = strdup(h->cfg.control_socket);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir(dir, 0755);
+		}
+		r = hostd_unix_listen(h->cfg.control_socket, h->cfg.control_group ? 0660 : 0600,
+		                      &fd);
+		if (r == 0 && h->cfg.control_group &&
+		    chown(h->cfg.control_socket, (uid_t)-1, h->cfg.control_gid) < 0)
+			r = -errno;
+		if (r < 0) {
+			hv_log(HV_ERR, "step=listen socket=%s reason=\"%s\"", h->cfg.control_socket,
+			       strerror(-r));
+			return r;
+		}
+		r = hostd_listen_control(h, fd);
+		if (r < 0)
+			return r;
+		h->control->path = strdup(h->cfg.control_socket);
+		hv_log(HV_INFO, "step=listen socket=%s kind=control", h->cfg.control_socket);
+	}
+	if (!have_vsock && (r = setup_vsock(h)) < 0)
+		return r;
+	for (size_t i = 0; i < h->n_vms; i++) {
+		r = hostd_listen_vm(h, h->vms[i]);
+		if (r < 0)
+			hv_log(HV_ERR, "vm=%s step=listen socket=%s_%u reason=\"%s\"",
+			       h->vms[i]->name, h->vms[i]->uds, h->cfg.vsock_port, strerror(-r));
+	}
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct hostd h = {0};
+	enum hv_log_level lvl = HV_INFO;
+	char why[256] = "";
+	sigset_t ss;
+	int r;
+
+	hv_log_init("hvipe-hostd", HV_INFO);
+	hv_config_defaults(&h.cfg);
+	if (parse_args(argc, argv, &h.cfg) < 0)
+		return 2;
+	if (hv_config_finish(&h.cfg, why, sizeof(why)) < 0) {
+		hv_log(HV_ERR, "step=config reason=\"%s\"", why);
+		return 2;
+	}
+	if (h.cfg.log_level && parse_level(h.cfg.log_level, &lvl) < 0) {
+		hv_log(HV_ERR, "step=config reason=\"bad log level\"");
+		return 2;
+	}
+	hv_log_set_level(lvl);
+	raise_nofile();
+
+	r = check_key_mode(h.cfg.key_path);
+	if (r < 0) {
+		hv_log(HV_ERR, "step=start key=%s verdict=refused reason=\"%s\"", h.cfg.key_path,
+		       r == -EPERM ? "key file is readable by group or others (chmod 600)"
+		                   : strerror(-r));
+		return 1;
+	}
+	r = hv_signer_open(h.cfg.key_path, h.cfg.cert_path, &h.signer);
+	if (r < 0) {
+		hv_log(HV_ERR, "step=start key=%s cert=%s verdict=refused reason=\"%s\"",
+		       h.cfg.key_path, h.cfg.cert_path, strerror(-r));
+		return 1;
+	}
+	mkdir(h.cfg.state_dir, 0700);
+	r = hv_store_open(h.cfg.db_path, &h.store, why, sizeof(why));
+	if (r < 0) {
+		hv_log(HV_ERR, "step=start db=%s reason=\"%s\"", h.cfg.db_path, why);
+		return 1;
+	}
+	r = sd_event_default(&h.loop);
+	if (r >= 0)
+		r = hostd_load(&h);
+	if (r < 0) {
+		hv_log(HV_ERR, "step=start db=%s reason=\"loading state: %s\"", h.cfg.db_path,
+		       strerror(-r));
+		return 1;
+	}
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r = sd_event_add_signal(h.loop, NULL, SIGTERM, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(h.loop, NULL, SIGINT, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_time_relative(h.loop, &h.flush, CLOCK_MONOTONIC,
+		                               HV_STORE_BATCH_MS * 1000ull, 0, on_flush, &h);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(h.flush, SD_EVENT_ON);
+	if (r < 0 || setup_listeners(&h) < 0) {
+		hv_log(HV_ERR, "step=start reason=\"event loop setup failed\"");
+		return 1;
+	}
+	hv_log(HV_NOTICE,
+	       "step=start verdict=ready vms=%zu images=%zu heartbeat_ms=%u db=%s schema=%d",
+	       h.n_vms, h.n_images, h.cfg.heartbeat_ms, h.cfg.db_path,
+	       hv_store_schema_version(&h.store));
+	sd_notify(0, "READY=1\nSTATUS=attesting");
+
+	r = sd_event_loop(h.loop);
+	sd_notify(0, "STOPPING=1");
+	hv_log(HV_NOTICE, "step=stop reason=\"%s\"", r < 0 ? strerror(-r) : "signal");
+	hv_store_commit(&h.store);
+	hostd_free(&h);
+	hostd_listener_free(h.control);
+	hostd_listener_free(h.vsock);
+	sd_event_source_unref(h.flush);
+	hv_store_close(&h.store);
+	hv_signer_free(h.signer);
+	sd_event_unref(h.loop);
+	hv_config_free(&h.cfg);
+	return r < 0 ? 1 : 0;
+}

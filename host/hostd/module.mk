@@ -1,0 +1,15 @@
+# hvipe-hostd: the host's attestation verifier and policy authority.
+HOSTD_CORE_SRCS := host/hostd/compose.c host/hostd/verdict.c host/hostd/store.c \
+	host/hostd/signer.c host/hostd/actuator.c host/hostd/vm.c host/hostd/guest.c \
+	host/hostd/control.c host/hostd/config.c
+HOSTD_LIBS := $(LIBS_systemd) $(LIBS_sqlite) $(LIBS_ssl)
+
+PROGRAMS += hvipe-hostd
+hvipe-hostd_SRCS := host/hostd/main.c $(HOSTD_CORE_SRCS)
+hvipe-hostd_LIBS := $(HOSTD_LIBS)
+
+# Test helpers (built into $(O)/test/, not installed, not run as unit tests).
+HOSTD_TEST_TOOLS := hvipe-testguest
+hvipe-testguest_SRCS := tests/integration/hvipe-testguest.c
+hvipe-testguest_LIBS := $(LIBS_ssl)
+$(foreach t,$(HOSTD_TEST_TOOLS),$(eval $(call LINK_template,$(t),test,)))
