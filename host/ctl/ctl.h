@@ -35,5 +35,7 @@ int ctl_vm_main(int argc, char **argv);     /* ctl_vm.c: daemon */
 int ctl_image_main(int argc, char **argv);  /* ctl_image.c: daemon */
 int ctl_status_main(int argc, char **argv); /* ctl_status.c: daemon */
 int ctl_audit_main(int argc, char **argv);  /* ctl_status.c: daemon */
+int ctl_policy_main(int argc, char **argv);
+int ctl_key_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static const struct ctl_group groups[] = {
         {"image", "dm-verity images and their approval per VM", ctl_image_main},
         {"status", "per VM: connected, last verdict, policy version", ctl_status_main},
         {"audit", "IPE audit records forwarded by guests", ctl_audit_main},
+        {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
+        {"key", "generate and show the policy signing key", ctl_key_main},
         {NULL, NULL, NULL},
 };
 

@@ -356,3 +356,200 @@ void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32])
 
 	EVP_Digest(blob, len, out, &n, EVP_sha256(), NULL);
 }
+
+int hv_key_generate(const char *type, EVP_PKEY **out)
+{
+	EVP_PKEY *key;
+
+	if (!strcmp(type, "ec-p256"))
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (!strcmp(type, "ec-p384"))
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (!strcmp(type, "rsa-3072"))
+		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	else
+		return -EINVAL;
+	if (!key) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	*out = key;
+	return 0;
+}
+
+const char *hv_key_type(EVP_PKEY *key, char *buf, size_t bufsz)
+{
+	char group[64];
+	size_t n = 0;
+
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		snprintf(buf, bufsz, "rsa-%d", EVP_PKEY_get_bits(key));
+	} else if (EVP_PKEY_is_a(key, "EC") &&
+	           EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof(group), &n)) {
+		if (!strcmp(group, "prime256v1"))
+			snprintf(buf, bufsz, "ec-p256");
+		else if (!strcmp(group, "secp384r1"))
+			snprintf(buf, bufsz, "ec-p384");
+		else
+			snprintf(buf, bufsz, "ec-%s", group);
+	} else {
+		snprintf(buf, bufsz, "other");
+	}
+	return buf;
+}
+
+static int add_ext(X509 *cert, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!ext)
+		return -EIO;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -EIO;
+}
+
+DEFINE_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_CLEANUP_FUNC(BIGNUM *, BN_free)
+
+int hv_cert_selfsign(EVP_PKEY *key, const char *cn, unsigned days, X509 **out)
+{
+	_cleanup_(X509_freep) X509 *cert = NULL;
+	_cleanup_(BN_freep) BIGNUM *serial = NULL;
+	X509_NAME *name;
+
+	if (!cn || !*cn || strlen(cn) > 64 || !days || days > 36500)
+		return -EINVAL;
+	cert = X509_new();
+	serial = BN_new();
+	/* 127 random bits: positive, unique, within the 20 octets RFC 5280 allows. */
+	if (!cert || !serial || !BN_rand(serial, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ODD) ||
+	    !X509_set_version(cert, X509_VERSION_3) ||
+	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(cert)) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(cert), 0) ||
+	    !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+	    !X509_set_pubkey(cert, key))
+		goto fail;
+	name = X509_get_subject_name(cert);
+	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"hvipe",
+	                                -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+	                                -1, 0) ||
+	    !X509_set_issuer_name(cert, name))
+		goto fail;
+	if (add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") ||
+	    add_ext(cert, NID_key_usage, "critical,digitalSignature") ||
+	    add_ext(cert, NID_ext_key_usage, "codeSigning") ||
+	    add_ext(cert, NID_subject_key_identifier, "hash") ||
+	    add_ext(cert, NID_authority_key_identifier, "keyid:always"))
+		goto fail;
+	if (!X509_sign(cert, key, digest_for(key)))
+		goto fail;
+	*out = TAKE_PTR(cert);
+	return 0;
+fail:
+	ERR_clear_error();
+	return -EIO;
+}
+
+int hv_key_write(const char *path, EVP_PKEY *key)
+{
+	_cleanup_(BIO_freep) BIO *mem = BIO_new(BIO_s_secmem());
+	_cleanup_close_ int fd = -1;
+	BUF_MEM *bm;
+	size_t off = 0;
+
+	if (!mem || !PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL)) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	BIO_get_mem_ptr(mem, &bm);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < bm->length) {
+		ssize_t w = write(fd, bm->data + off, bm->length - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = -errno;
+
+			unlink(path);
+			return e;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		int e = -errno;
+
+		unlink(path);
+		return e;
+	}
+	return 0;
+}
+
+static void name_line(X509_NAME *n, char *out, size_t outsz)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+
+	snprintf(out, outsz, "?");
+	if (!b)
+		return;
+	/* RFC 2253 escaping keeps control bytes out of the output. */
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0) {
+		BIO_get_mem_ptr(b, &m);
+		snprintf(out, outsz, "%.*s", (int)(m->length > 400 ? 400 : m->length), m->data);
+	}
+	BIO_free(b);
+}
+
+int hv_policy_blob_inspect(const uint8_t *blob, size_t len, const uint8_t **text, size_t *text_len,
+                           char *signer, size_t signer_sz)
+{
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+	const unsigned char *p = blob;
+	STACK_OF(CMS_SignerInfo) * sis;
+	STACK_OF(X509) * certs;
+	CMS_SignerInfo *si;
+	ASN1_OCTET_STRING *keyid = NULL;
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *serial = NULL;
+	char buf[512];
+
+	if (len > HV_IPE_MAX_SIGNED_BLOB)
+		return -EMSGSIZE;
+	if (der_content(blob, len, text, text_len))
+		return -EBADMSG;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	if (!cms || p != blob + len || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		ERR_clear_error();
+		return -EBADMSG;
+	}
+	sis = CMS_get0_SignerInfos(cms);
+	if (sk_CMS_SignerInfo_num(sis) < 1)
+		return -EBADMSG;
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	certs = CMS_get1_certs(cms);
+	snprintf(signer, signer_sz, "unknown");
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		if (!CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs, i))) {
+			name_line(X509_get_subject_name(sk_X509_value(certs, i)), buf, sizeof(buf));
+			snprintf(signer, signer_sz, "%s", buf);
+			break;
+		}
+	}
+	sk_X509_pop_free(certs, X509_free);
+	if (!strcmp(signer, "unknown") &&
+	    CMS_SignerInfo_get0_signer_id(si, &keyid, &issuer, &serial) && issuer) {
+		name_line(issuer, buf, sizeof(buf));
+		snprintf(signer, signer_sz, "certificate not embedded; issuer %s", buf);
+	}
+	ERR_clear_error();
+	return 0;
+}

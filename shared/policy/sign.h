@@ -38,4 +38,39 @@ int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text
 /* SHA-256 of the blob, as IPE's audit records and securityfs name it. */
 void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32]);
 
+/*
+ * Additions beyond the pinned interface: key generation for
+ * `hvipectl key generate` and the tests.
+ */
+
+/* A new private key of @type "ec-p256", "ec-p384" or "rsa-3072":
+ * 0, -EINVAL for another type, -EIO when OpenSSL fails. */
+int hv_key_generate(const char *type, EVP_PKEY **out);
+
+/* "ec-p256", "ec-p384", "rsa-3072", "rsa-<bits>", "ec-<group>" or "other". */
+const char *hv_key_type(EVP_PKEY *key, char *buf, size_t bufsz);
+
+/*
+ * A self-signed X.509 v3 certificate for @key, subject CN=@cn, valid for
+ * @days: basicConstraints CA:FALSE, keyUsage digitalSignature (critical),
+ * extendedKeyUsage codeSigning, subject and authority key identifiers. Fit
+ * for a UEFI db and so for the kernel's .platform keyring.
+ * 0, -EINVAL (empty or over-long @cn, @days 0), -EIO.
+ */
+int hv_cert_selfsign(EVP_PKEY *key, const char *cn, unsigned days, X509 **out);
+
+/* Write @key as unencrypted PKCS#8 PEM to a new file @path with mode 0600
+ * (O_EXCL: an existing file is never replaced, -EEXIST). */
+int hv_key_write(const char *path, EVP_PKEY *key);
+
+/*
+ * Read a signed blob WITHOUT verifying it (for display): the embedded text
+ * (pointer into @blob, not NUL-terminated) and a one-line description of the
+ * signer (subject of the embedded signer certificate, else issuer and serial).
+ * 0, -EMSGSIZE over 65,535 bytes, -EBADMSG for anything the kernel would not
+ * take as DER SignedData with one primitive attached content.
+ */
+int hv_policy_blob_inspect(const uint8_t *blob, size_t len, const uint8_t **text, size_t *text_len,
+                           char *signer, size_t signer_sz);
+
 #endif

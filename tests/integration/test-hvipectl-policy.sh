@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# hvipectl policy/key end to end on real files: exit codes, diagnostics,
+# signatures checked by the openssl command line (independent of our code).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+O=${O:-build}
+case $O in /*) ;; *) O=$top/$O ;; esac
+ctl=$O/bin/hvipectl
+work=$(mktemp -d /tmp/hvipe-policy-it.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+# expect RC CMD...: run, keep stdout/stderr in out/err, check the exit code
+expect() {
+	local want=$1
+	shift
+	"$@" >out 2>err
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok; else
+		bad "'$*' exit $rc, want $want"
+		sed 's/^/  stdout: /' out | head -5
+		sed 's/^/  stderr: /' err | head -5
+	fi
+}
+# has FILE REGEX: FILE must contain a line matching REGEX
+has() { if grep -Eq -- "$2" "$1"; then ok; else bad "$1 lacks /$2/: $(head -3 "$1")"; fi; }
+hasnot() { if grep -Eq -- "$2" "$1"; then bad "$1 has /$2/"; else ok; fi; }
+
+D64=8334c576cd8cea57e79b8b48c7161df36ea465222e9b7b1a660e11e3443f4896
+cat >good.pol <<EOF
+policy_name=hvipe policy_version=1.0.1
+DEFAULT action=ALLOW
+DEFAULT op=EXECUTE action=DENY
+DEFAULT op=KMODULE action=DENY
+DEFAULT op=KEXEC_IMAGE action=DENY
+DEFAULT op=KEXEC_INITRAMFS action=DENY
+op=EXECUTE dmverity_roothash=sha256:$D64 action=ALLOW
+op=KMODULE dmverity_roothash=sha256:$D64 action=ALLOW
+EOF
+printf 'policy_name=x policy_version=1.0\nDEFAULT action=ALLOW\n' >r3.pol
+printf 'policy_name=x policy_version=0.0.0\nDEFAULT action=ALLOW\nop=EXECUTE fsverity_digest=sha256:abc action=DENY\n' >r17.pol
+printf 'policy_name=x policy_version=65536.0.0\nDEFAULT action=ALLOW\n' >r5.pol
+printf 'policy_name=a/b policy_version=0.0.0\nDEFAULT action=ALLOW\n' >slash.pol
+printf 'policy_name=%0300d policy_version=0.0.0\nDEFAULT action=ALLOW\n' 0 >long.pol
+printf 'policy_name=w policy_version=0.0.0\nDEFAULT action=ALLOW\nop=EXECUTE fsverity_digest=sha256:bb31d3b3 action=DENY\n' >warn.pol
+printf 'policy_name=n policy_version=0.0.0\nDEFAULT action=DENY\n\0op=EXECUTE action=ALLOW\n' >nul.pol
+printf '  policy_name=f\tpolicy_version=+01.007.0 # c\r\nop=KMODULE action=DENY\r\nDEFAULT action=ALLOW\r\nDEFAULT op=EXECUTE action=DENY\r\n' >messy.pol
+
+# --- help and usage
+expect 0 "$ctl" policy --help
+has out 'check'
+for v in check fmt sign verify show; do
+	expect 0 "$ctl" policy $v --help
+	has out "usage: hvipectl policy $v"
+done
+for v in generate show; do
+	expect 0 "$ctl" key $v --help
+	has out "usage: hvipectl key $v"
+done
+expect 2 "$ctl" policy
+expect 2 "$ctl" policy frobnicate
+expect 2 "$ctl" policy check
+expect 2 "$ctl" policy sign good.pol
+expect 2 "$ctl" key generate --type dsa --out k
+
+# --- check
+expect 0 "$ctl" policy check good.pol
+[ -s err ] && bad "warnings for the hvipe composition: $(cat err)" || ok
+expect 1 "$ctl" policy check r3.pol
+has err '^r3\.pol:1:[0-9]+: error: .*\(EBADMSG\)$'
+expect 1 "$ctl" policy check r17.pol
+has err '^r17\.pol:3:[0-9]+: error: .*\(EINVAL\)$'
+expect 1 "$ctl" policy check r5.pol
+has err '^r5\.pol:1:[0-9]+: error: .*\(ERANGE\)$'
+expect 1 "$ctl" policy check slash.pol
+has err 'error: .*\(EACCES\)$'
+expect 1 "$ctl" policy check long.pol
+has err 'error: .*\(ENAMETOOLONG\)$'
+expect 0 "$ctl" policy check warn.pol
+has err '^warn\.pol:3:[0-9]+: warning: '
+expect 1 "$ctl" policy check --strict warn.pol
+expect 0 "$ctl" policy check nul.pol
+has err 'warning: NUL'
+expect 1 "$ctl" policy check good.pol r3.pol
+has err '^r3\.pol'
+hasnot err '^good\.pol'
+expect 4 "$ctl" policy check does-not-exist.pol
+# text too long to be signed: EMSGSIZE
+{ echo 'policy_name=big policy_version=0.0.0'; echo 'DEFAULT action=ALLOW'
+  for i in $(seq 1 600); do printf 'op=EXECUTE dmverity_roothash=sha256:%064d action=ALLOW\n' "$i"; done; } >big.pol
+expect 1 "$ctl" policy check big.pol
+has err 'error: .*\(EMSGSIZE\)$'
+
+# --- fmt
+expect 0 "$ctl" policy fmt messy.pol
+printf 'policy_name=f policy_version=1.7.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\nop=KMODULE action=DENY\n' >messy.want
+cmp -s out messy.want && ok || bad "fmt output: $(cat out)"
+expect 1 "$ctl" policy fmt --check messy.pol
+has err 'messy\.pol: not canonical'
+cp messy.pol m2.pol
+expect 0 "$ctl" policy fmt --write m2.pol
+cmp -s m2.pol messy.want && ok || bad "fmt --write result"
+expect 0 "$ctl" policy fmt --check m2.pol
+expect 0 "$ctl" policy fmt --check good.pol
+expect 1 "$ctl" policy fmt r3.pol
+has err '\(EBADMSG\)'
+
+# --- keys
+expect 0 "$ctl" key generate --out keys
+[ "$(stat -c %a keys/key.pem)" = 600 ] && ok || bad "key.pem mode $(stat -c %a keys/key.pem)"
+hasnot out 'PRIVATE'
+has out '^fingerprint: sha256:[0-9a-f]{64}$'
+expect 1 "$ctl" key generate --out keys
+expect 0 "$ctl" key show keys
+has out '^type: ec-p256$'
+has out '^key: .*matches certificate'
+openssl x509 -in keys/cert.pem -noout -ext extendedKeyUsage,keyUsage >x509.txt 2>&1
+has x509.txt 'Code Signing'
+has x509.txt 'Digital Signature'
+expect 0 "$ctl" key generate --type rsa-3072 --subject rsa-test --out rsakeys
+has out '^type: rsa-3072$'
+
+# --- sign, verify, show
+expect 0 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem good.pol
+[ -s good.pol.p7s ] && ok || bad "no good.pol.p7s"
+openssl cms -verify -inform DER -in good.pol.p7s -CAfile keys/cert.pem -purpose any -binary \
+	-out embedded.txt 2>/dev/null && ok || bad "openssl cms -verify refused our blob"
+cmp -s embedded.txt good.pol && ok || bad "embedded text differs from the file"
+openssl asn1parse -inform DER -in good.pol.p7s >asn1.txt
+has asn1.txt 'prim: OCTET STRING'
+hasnot asn1.txt 'SMIME Capabilities|signingTime|messageDigest'
+expect 0 "$ctl" policy verify --cert keys/cert.pem good.pol.p7s
+cmp -s out good.pol && ok || bad "verify output differs from the policy"
+expect 1 "$ctl" policy verify --cert rsakeys/cert.pem good.pol.p7s
+has err 'EKEYREJECTED'
+expect 1 "$ctl" policy verify --cert keys/cert.pem good.pol
+has err 'EBADMSG'
+expect 0 "$ctl" policy show good.pol.p7s
+has out '^name: hvipe$'
+has out '^version: 1\.0\.1$'
+has out "^digest: sha256:$(sha256sum good.pol.p7s | cut -c1-64 | tr a-f A-F)$"
+has out '^signer: CN=hvipe policy signing'
+expect 0 "$ctl" policy sign --key rsakeys/key.pem --cert rsakeys/cert.pem -o rsa.p7s good.pol
+expect 0 "$ctl" policy verify --cert rsakeys/cert.pem rsa.p7s
+
+# refusals
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o r3.p7s r3.pol
+[ -e r3.p7s ] && bad "refused policy was signed" || ok
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o nul.p7s nul.pol
+has err 'NUL'
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o big.p7s big.pol
+has err 'EMSGSIZE'
+# fits as text, but not once signed with the certificate embedded
+{ echo 'policy_name=edge policy_version=0.0.0'; echo 'DEFAULT action=ALLOW'
+  for i in $(seq 1 570); do printf 'op=EXECUTE dmverity_roothash=sha256:%064d action=ALLOW\n' "$i"; done; } >edge.pol
+expect 0 "$ctl" policy check edge.pol
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o edge.p7s edge.pol
+has err 'larger than 65535 bytes'
+chmod 0644 keys/key.pem
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o x.p7s good.pol
+has err 'chmod 600'
+expect 1 "$ctl" key show keys
+chmod 0600 keys/key.pem
+expect 1 "$ctl" policy sign --key keys/key.pem --cert rsakeys/cert.pem -o x.p7s good.pol
+has err 'does not belong'
+
+echo "test-ctl-policy: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
