@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int ga_version_parse(const char *s, uint16_t out[3])
@@ -290,6 +291,47 @@ static int prune(const char *ipe, struct ga_apply_result *res)
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether securityfs shows @name loaded with digest @md and, when @active,
+ * as the only active policy. Re-reads for up to @settle_ms.
+ */
+static int confirm(const char *securityfs, const char *name, const uint8_t md[32], bool active,
+                   int settle_ms)
+{
+	int64_t end = mono_ms() + settle_ms;
+	struct ga_ipe st;
+
+	for (;;) {
+		bool loaded = false, others = false;
+		int r = ga_ipe_collect(securityfs, &st);
+
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < st.n_policies; i++) {
+			const struct ga_policy *p = &st.policies[i];
+
+			if (!strcmp(p->name, name))
+				loaded = p->has_digest && !memcmp(p->digest, md, 32) &&
+				         (!active || p->active);
+			else if (p->active)
+				others = true;
+		}
+		if (loaded && (!active || !others))
+			return 0;
+		if (mono_ms() >= end)
+			return -EIO;
+		usleep(20000);
+	}
+}
+
 int ga_policy_apply(const char *securityfs, const char *state_dir, const struct ga_apply_req *req,
                     struct ga_apply_result *res)
 {
@@ -335,8 +377,13 @@ int ga_policy_apply(const char *securityfs, const char *state_dir, const struct 
 		if (r < 0)
 			return -ENOMEM;
 		r = write_once(target, req->blob, req->len);
+		if (r == 0)
+			r = confirm(securityfs, res->name, md, false, req->settle_ms);
 		if (r < 0) {
 			fail(res, -r, res->step);
+			if (r == -EIO)
+				snprintf(res->reason, sizeof(res->reason),
+				         "write accepted but securityfs does not show the policy");
 			goto report;
 		}
 	}
@@ -344,8 +391,14 @@ int ga_policy_apply(const char *securityfs, const char *state_dir, const struct 
 		if (asprintf(&active, "%s/active", pdir) < 0)
 			return -ENOMEM;
 		r = write_once(active, "1", 1);
+		if (r == 0)
+			r = confirm(securityfs, res->name, md, true, req->settle_ms);
 		if (r < 0) {
 			fail(res, -r, "activate");
+			if (r == -EIO)
+				snprintf(res->reason, sizeof(res->reason),
+				         "activation accepted but the policy is not the only "
+				         "active one");
 			goto report;
 		}
 		res->step = "activate";

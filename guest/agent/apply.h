@@ -26,6 +26,14 @@ struct ga_apply_req {
 	size_t len;
 	const uint8_t *digest; /* 32 bytes to check against SHA-256(blob), or NULL */
 	bool activate;
+	/*
+	 * After each write the agent confirms that securityfs shows the result
+	 * (policies/<name>/ holding exactly this blob; this policy the only
+	 * active one), re-reading for up to @settle_ms. The kernel applies a
+	 * write before write() returns, so 0 (one check) is right for a guest;
+	 * tests whose "kernel" is a script polling a directory give it time.
+	 */
+	int settle_ms;
 };
 
 struct ga_apply_result {

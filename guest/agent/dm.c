@@ -97,3 +97,12 @@ static int dm_list(void *ctx, struct ga_dm_target **out, size_t *nout)
 }
 
 const struct ga_dm_source ga_dm_libdevmapper = {.list = dm_list, .ctx = NULL};
+
+void ga_paths_default(struct ga_paths *p)
+{
+	p->securityfs = "/sys/kernel/security";
+	p->mountinfo = "/proc/self/mountinfo";
+	p->boot_id = "/proc/sys/kernel/random/boot_id";
+	p->osrelease = "/proc/sys/kernel/osrelease";
+	p->dm = &ga_dm_libdevmapper;
+}

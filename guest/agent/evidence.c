@@ -19,15 +19,6 @@
 /* mountinfo of a busy guest stays well below this; a larger one is refused. */
 #define GA_MOUNTINFO_MAX (1024u * 1024)
 
-void ga_paths_default(struct ga_paths *p)
-{
-	p->securityfs = "/sys/kernel/security";
-	p->mountinfo = "/proc/self/mountinfo";
-	p->boot_id = "/proc/sys/kernel/random/boot_id";
-	p->osrelease = "/proc/sys/kernel/osrelease";
-	p->dm = &ga_dm_libdevmapper;
-}
-
 void ga_dm_targets_free(struct ga_dm_target *t, size_t n)
 {
 	for (size_t i = 0; t && i < n; i++)
@@ -220,6 +211,41 @@ int ga_mountpoint(const char *mountinfo, unsigned major, unsigned minor, char *o
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int ga_dm_file_list(void *path, struct ga_dm_target **out, size_t *nout)
+{
+	_cleanup_free_ uint8_t *data = NULL;
+	struct ga_dm_target *arr;
+	char *line, *save = NULL;
+	size_t len, n = 0;
+	int r;
+
+	r = hv_read_file(path, 65536, &data, &len);
+	if (r < 0)
+		return r;
+	arr = calloc(HV_PROTO_MAX_VERITY_DEVICES, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	for (line = strtok_r((char *)data, "\n", &save); line && n < HV_PROTO_MAX_VERITY_DEVICES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct ga_dm_target *t = &arr[n];
+		int off = 0;
+
+		if (sscanf(line, "%127s %u:%u %31s %n", t->name, &t->major, &t->minor, t->type,
+		           &off) != 4 ||
+		    off == 0)
+			continue;
+		t->params = strdup(line + off);
+		if (!t->params) {
+			ga_dm_targets_free(arr, n);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*out = arr;
+	*nout = n;
+	return 0;
 }
 
 static int sha256(const uint8_t *p, size_t n, uint8_t out[32])

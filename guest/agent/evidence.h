@@ -37,6 +37,14 @@ void ga_dm_targets_free(struct ga_dm_target *t, size_t n);
 /* The libdevmapper source (DM_DEVICE_LIST, then DM_DEVICE_TABLE per device). */
 extern const struct ga_dm_source ga_dm_libdevmapper;
 
+/*
+ * A file of tables instead of the kernel's (tests, --dm-tables): one target
+ * per line, "NAME MAJOR:MINOR TYPE PARAMS...", as `dmsetup table` would show
+ * with the device's numbers added. Set .ctx to the file's path. Lines that do
+ * not match are skipped; the file is read bounded (64 KiB).
+ */
+int ga_dm_file_list(void *path, struct ga_dm_target **out, size_t *n);
+
 /* A dm-verity table, parsed (see the kernel's dm-verity documentation). */
 struct ga_verity_table {
 	unsigned version;
@@ -117,6 +125,7 @@ struct ga_paths {
 	const struct ga_dm_source *dm;
 };
 
+/* The real system's paths and libdevmapper (defined in dm.c). */
 void ga_paths_default(struct ga_paths *p);
 
 /*

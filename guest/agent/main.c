@@ -48,11 +48,15 @@ struct opts {
 	size_t queue_records, queue_bytes;
 	int connect_timeout_ms;
 	uint32_t backoff_cap_ms;
+	int settle_ms;
+	const char *dm_tables; /* tests: tables from a file instead of the kernel */
+	const char *mountinfo;
 };
 
 struct agent {
 	struct opts o;
 	struct ga_paths paths;
+	struct ga_dm_source dm_file;
 	struct ga_addr addr;
 	struct ga_cmdline cmd;
 	struct ga_backoff backoff;
@@ -125,7 +129,13 @@ static void usage(FILE *f)
 	        "  --connect-timeout-ms N bound on one connect attempt (default 2000)\n"
 	        "  --backoff-cap-ms N     longest wait between attempts (default 5000)\n"
 	        "  --log-level L          err, warn, notice, info (default), debug\n"
-	        "  --help, --version\n\n"
+	        "  --help, --version\n"
+	        "Test options (a directory standing in for the kernel):\n"
+	        "  --settle-ms N          re-read securityfs up to N ms to confirm a write\n"
+	        "                         took effect (default 0: the kernel is synchronous)\n"
+	        "  --dm-tables FILE       device-mapper tables from FILE, one\n"
+	        "                         'NAME MAJ:MIN TYPE PARAMS' per line\n"
+	        "  --mountinfo FILE       instead of /proc/self/mountinfo\n\n"
 	        "Exit codes (--once): 0 a policy is active, 1 applying failed, 2 usage,\n"
 	        "3 host unreachable and hvipe.fail=closed (or no fallback).\n");
 }
@@ -177,7 +187,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_CTIMEOUT,
 		O_BCAP,
 		O_LEVEL,
-		O_VERSION
+		O_VERSION,
+		O_SETTLE,
+		O_DMT,
+		O_MOUNTINFO,
 	};
 	static const struct option lo[] = {
 	        {"once", no_argument, NULL, '1'},
@@ -194,6 +207,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"connect-timeout-ms", required_argument, NULL, O_CTIMEOUT},
 	        {"backoff-cap-ms", required_argument, NULL, O_BCAP},
 	        {"log-level", required_argument, NULL, O_LEVEL},
+	        {"settle-ms", required_argument, NULL, O_SETTLE},
+	        {"dm-tables", required_argument, NULL, O_DMT},
+	        {"mountinfo", required_argument, NULL, O_MOUNTINFO},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, O_VERSION},
 	        {NULL, 0, NULL, 0},
@@ -265,6 +281,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_num(optarg, 100, 600000, &v) < 0)
 				return -EINVAL;
 			o->backoff_cap_ms = (uint32_t)v;
+			break;
+		case O_SETTLE:
+			if (parse_num(optarg, 0, 600000, &v) < 0)
+				return -EINVAL;
+			o->settle_ms = (int)v;
+			break;
+		case O_DMT:
+			o->dm_tables = optarg;
+			break;
+		case O_MOUNTINFO:
+			o->mountinfo = optarg;
 			break;
 		case O_LEVEL:
 			if (parse_level(optarg, &lvl) < 0)
@@ -577,6 +604,7 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	        .len = u->blob.len,
 	        .digest = u->digest.len == 32 ? u->digest.data : NULL,
 	        .activate = u->activate,
+	        .settle_ms = a->o.settle_ms,
 	};
 	int r;
 
@@ -805,7 +833,7 @@ static int apply_fallback(struct agent *a)
 {
 	_cleanup_free_ uint8_t *blob = NULL;
 	struct ga_apply_result res;
-	struct ga_apply_req req = {.activate = true};
+	struct ga_apply_req req = {.activate = true, .settle_ms = a->o.settle_ms};
 	size_t len;
 	int r;
 
@@ -922,6 +950,13 @@ int main(int argc, char **argv)
 	}
 	ga_paths_default(&a.paths);
 	a.paths.securityfs = a.o.securityfs;
+	if (a.o.dm_tables) {
+		a.dm_file = (struct ga_dm_source){.list = ga_dm_file_list,
+		                                  .ctx = (void *)a.o.dm_tables};
+		a.paths.dm = &a.dm_file;
+	}
+	if (a.o.mountinfo)
+		a.paths.mountinfo = a.o.mountinfo;
 	if (a.o.state_dir && mkdir(a.o.state_dir, 0700) < 0 && errno != EEXIST)
 		hv_log(HV_WARN,
 		       "step=start reason=state_dir_unusable dir=%s err=%s detail=\"no rollback "
