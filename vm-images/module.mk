@@ -23,3 +23,11 @@ image-debian: programs $(IMAGE_DEPS)
 TEST_LAYERS += test-images
 test-images: programs $(IMAGE_DEPS)
 	O=$(O) tests/vm/run-image-tests
+
+# hvipectl kernel check's .config reader (host/ctl/kconfig.c).
+UNIT_TESTS += test_kconfig
+test_kconfig_SRCS := tests/unit/test_kconfig.c host/ctl/kconfig.c
+test_kconfig_LIBS := $(LIBS_cmocka)
+
+FUZZERS += fuzz_kconfig
+fuzz_kconfig_SRCS := tests/fuzz/fuzz_kconfig.c host/ctl/kconfig.c

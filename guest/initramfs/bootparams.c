@@ -24,9 +24,12 @@ static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *v)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -EBADMSG;
-		if (x > (max - (uint64_t)(s[i] - '0')) / 10)
+
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (d > max || x > (max - d) / 10)
 			return -EBADMSG;
-		x = x * 10 + (uint64_t)(s[i] - '0');
+		x = x * 10 + d;
 	}
 	*v = x;
 	return 0;
