@@ -618,7 +618,7 @@ static int on_silence(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct hv_vm *vm = userdata;
 
-	if (!vm->conn)
+	if (!vm->conn && !vm->domain_down)
 		silence_fired(vm->h, vm);
 	return 0;
 }

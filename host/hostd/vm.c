@@ -389,6 +389,7 @@ int hostd_vm_set_action(struct hostd *h, struct hv_vm *vm, enum hv_action a)
  * forgotten, so the context names the VM by value, not by pointer.
  */
 struct act_ctx {
+	struct hostd *h;
 	char vm[64];
 	char kind[16];
 	enum hv_action action;
@@ -404,16 +405,18 @@ static void act_done(void *ctx, int err, const char *detail)
 	else if (strcmp(c->kind, "log") != 0)
 		hv_log(HV_NOTICE, "vm=%s step=act actuator=%s action=%s result=done", c->vm,
 		       c->kind, hv_action_name(c->action));
+	hostd_action_done(c->h, c->vm, c->action, err, detail ? detail : "");
 	free(c);
 }
 
-static int vm_act(struct hv_vm *vm, const struct hv_act_request *req)
+static int vm_act(struct hostd *h, struct hv_vm *vm, const struct hv_act_request *req)
 {
 	struct act_ctx *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
+	c->h = h;
 	snprintf(c->vm, sizeof(c->vm), "%s", vm->name);
 	snprintf(c->kind, sizeof(c->kind), "%s", vm->actuator_kind);
 	c->action = req->action;
@@ -441,7 +444,7 @@ int hostd_vm_resume(struct hostd *h, struct hv_vm *vm)
 		return r;
 	vm->paused = false;
 	hostd_event(h, vm, "resume", "operator");
-	return vm_act(vm, &req);
+	return vm_act(h, vm, &req);
 }
 
 int hostd_image_add(struct hostd *h, const char *name, const char *alg, const char *hex,
@@ -765,7 +768,7 @@ void hostd_violation(struct hostd *h, struct hv_vm *vm, const char *reason)
 		                  vm->id) == 0)
 			hv_store_commit(&h->store);
 	}
-	r = vm_act(vm, &req);
+	r = vm_act(h, vm, &req);
 	if (r < 0) {
 		hv_log(HV_ERR,
 		       "vm=%s cid=%u step=act actuator=%s action=%s result=failed reason=\"%s\"",
