@@ -12,3 +12,7 @@ fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
 TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
+
+# The end-to-end demonstration (tools/demo; README's first command).
+demo:
+	tools/demo

@@ -23,7 +23,13 @@ e2e_die() {
 
 # e2e_init NAME: a scratch directory $W and the cleanup trap.
 e2e_init() {
-	W=$(mktemp -d "/tmp/hvipe-e2e-$1.XXXXXX")
+	if [ -n "${E2E_DIR:-}" ]; then
+		rm -rf "$E2E_DIR"
+		mkdir -p "$E2E_DIR"
+		W=$(cd "$E2E_DIR" && pwd)
+	else
+		W=$(mktemp -d "/tmp/hvipe-e2e-$1.XXXXXX")
+	fi
 	E2E_NAME=$1
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -163,6 +169,12 @@ vm_qmp_status() { vm_qmp "$1" query-status | jq -r .return.status; }
 
 # ---- the guest's serial console as a command channel ----
 console_has() { grep -aq -- "$2" "$W/$1.console.log"; }
+
+# guest_send NAME CMD: type CMD without waiting for it to finish.
+guest_send() {
+	local fdvar="CON_FD_${1//-/_}"
+	printf '%s\n' "$2" >&"${!fdvar}"
+}
 
 E2E_SEQ=0
 # guest_run NAME SECONDS CMD: run CMD in the guest's console shell; sets
