@@ -10,6 +10,9 @@
 #   test_policy_SRCS := tests/unit/test_policy.c
 #   test_policy_LIBS := $(LIBS_ssl)
 #
+#   BENCH_PROGRAMS += bench_policy  -> $(O)/test/bench_policy (built by make bench)
+#   bench_policy_SRCS := tests/bench/bench_policy.c
+#
 #   FUZZERS += fuzz_policy           -> $(O)/fuzz/fuzz_policy (built with FUZZ=1)
 #   fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
 #   (seed corpus in tests/fuzz/corpus/fuzz_policy/)
@@ -24,6 +27,7 @@ LIBHVIPE_SRCS :=
 GENERATED_HEADERS :=
 TEST_LAYERS :=
 BENCHES :=
+BENCH_PROGRAMS :=
 
 objs = $(patsubst %.c,$(O)/obj/%.o,$(patsubst $(O)/%,%,$(1)))
 

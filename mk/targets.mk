@@ -11,6 +11,7 @@ $(O)/lib/libhvipe.a: $(LIBHVIPE_OBJS)
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(call TEST_template,$(t))))
 $(foreach f,$(FUZZERS),$(eval $(call FUZZ_template,$(f))))
+$(foreach b,$(BENCH_PROGRAMS),$(eval $(call TEST_template,$(b))))
 
 BIN_TARGETS := $(addprefix $(O)/bin/,$(PROGRAMS))
 UNIT_TARGETS := $(addprefix $(O)/test/,$(UNIT_TESTS))
@@ -48,7 +49,7 @@ test-fuzz:
 	$(MAKE) O=$(O)/fuzz FUZZ=1 fuzzers
 	tools/run-fuzz $(FUZZ_SECONDS) $(O)/fuzz/fuzz $(FUZZERS)
 
-bench: deps programs
+bench: deps programs $(addprefix $(O)/test/,$(BENCH_PROGRAMS))
 	tools/run-bench $(BENCHES)
 
 format:

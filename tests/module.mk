@@ -16,3 +16,10 @@ test-ctl-policy: programs
 # The end-to-end demonstration (tools/demo; README's first command).
 demo:
 	tools/demo
+
+-include tests/vm/module.mk
+
+# Performance figures for the policy library (make bench).
+BENCH_PROGRAMS += bench_policy
+bench_policy_SRCS := tests/bench/bench_policy.c
+BENCHES += tests/bench/policy-bench
