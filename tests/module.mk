@@ -7,8 +7,11 @@ test_policy_SRCS := tests/unit/test_policy.c
 test_policy_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
 test_sign_SRCS := tests/unit/test_sign.c
 test_sign_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
-FUZZERS += fuzz_policy
+FUZZERS += fuzz_policy fuzz_policy_blob
 fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
+fuzz_policy_blob_SRCS := tests/fuzz/fuzz_policy_blob.c
+BENCHES += tests/bench/bench-policy
+
 TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh

@@ -58,9 +58,24 @@ static void print_error(const char *file, const struct hv_policy_error *e)
 	diag(file, e->line, e->col, "error", e->msg, hv_policy_errno_name(e->err));
 }
 
+/* "-" reads standard input. */
+/* SHA-256 of a blob in upper-case hex, as IPE's audit records print it. */
+static char *audit_digest(const uint8_t *blob, size_t len, char hex[65])
+{
+	uint8_t d[32];
+
+	hv_policy_blob_digest(blob, len, d);
+	hv_hex_encode(hex, d, 32);
+	for (char *h = hex; *h; h++)
+		if (*h >= 'a' && *h <= 'f')
+			*h = (char)(*h - 'a' + 'A');
+	return hex;
+}
+
 static int read_input(const char *path, uint8_t **data, size_t *len)
 {
-	int rc = hv_read_file(path, HV_POLICY_MAX_FILE, data, len);
+	int rc = hv_read_file(strcmp(path, "-") ? path : "/dev/stdin", HV_POLICY_MAX_FILE, data,
+	                      len);
 
 	if (rc == -EFBIG)
 		return ctl_fail(CTL_INVALID, "%s: larger than %u bytes", path, HV_POLICY_MAX_FILE);
@@ -116,6 +131,7 @@ static int verb_check(int argc, char **argv)
 
 	if (ctl_wants_help(argc, argv)) {
 		printf("usage: hvipectl policy check [--initramfs] [--strict] FILE...\n\n"
+		       "FILE '-' is standard input.\n"
 		       "Exit 0 when Linux 6.12 would accept every FILE (warnings on stderr),\n"
 		       "1 when it would refuse one: FILE:LINE:COL: error: WHAT (ERRNO).\n"
 		       "Also checks what securityfs refuses at deployment (EACCES,\n"
@@ -166,7 +182,7 @@ static int verb_fmt(int argc, char **argv)
 		       "lower-case hex, version without '+' or leading zeros, header, global\n"
 		       "DEFAULT, per-op DEFAULTs and rules in kernel op order (rules of one op\n"
 		       "keep their order). Formatting twice changes nothing; the result means\n"
-		       "the same to the kernel.\n\n"
+		       "the same to the kernel. FILE '-' is standard input.\n\n"
 		       "  --check  print nothing; exit 1 and name each FILE that is not canonical\n"
 		       "  --write  replace each FILE by its canonical form\n");
 		return CTL_OK;
@@ -184,6 +200,9 @@ static int verb_fmt(int argc, char **argv)
 		return ctl_fail(CTL_USAGE, "policy fmt: --check and --write exclude each other");
 	if (optind >= argc)
 		return ctl_fail(CTL_USAGE, "policy fmt: no FILE (see --help)");
+	for (int i = optind; write && i < argc; i++)
+		if (!strcmp(argv[i], "-"))
+			return ctl_fail(CTL_USAGE, "policy fmt: --write needs files, not '-'");
 	for (int i = optind; i < argc; i++) {
 		_cleanup_(hv_policy_freep) struct hv_policy *p = NULL;
 		_cleanup_free_ uint8_t *data = NULL;
@@ -195,6 +214,15 @@ static int verb_fmt(int argc, char **argv)
 		if (rc == CTL_OK && hv_policy_parse(data, len, &p, &e)) {
 			print_error(argv[i], &e);
 			rc = CTL_INVALID;
+		}
+		if (rc == CTL_OK && memchr(data, '\0', len)) {
+			struct hv_policy_warning w;
+
+			if (hv_policy_lint(p, false, &w, 1) && w.code == HV_LINT_NUL)
+				diag(argv[i], w.line, w.col, "warning",
+				     "NUL byte: the canonical text ends here, as the kernel's "
+				     "reading does",
+				     NULL);
 		}
 		if (rc == CTL_OK && (rc = hv_policy_format(p, &out, &olen)))
 			rc = ctl_fail(CTL_SYSTEM, "%s: %s", argv[i], strerror(-rc));
@@ -234,11 +262,9 @@ static int load_cert(const char *path, X509 **cert)
 static int verb_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"key", required_argument, NULL, 'k'},
-	        {"cert", required_argument, NULL, 'c'},
-	        {"output", required_argument, NULL, 'o'},
-	        {"initramfs", no_argument, NULL, 'i'},
-	        {NULL, 0, NULL, 0},
+	        {"key", required_argument, NULL, 'k'},    {"cert", required_argument, NULL, 'c'},
+	        {"output", required_argument, NULL, 'o'}, {"out", required_argument, NULL, 'o'},
+	        {"initramfs", no_argument, NULL, 'i'},    {NULL, 0, NULL, 0},
 	};
 	_cleanup_(hv_policy_freep) struct hv_policy *p = NULL;
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
@@ -248,7 +274,6 @@ static int verb_sign(int argc, char **argv)
 	const char *keyp = NULL, *certp = NULL, *outp = NULL, *file;
 	bool initramfs = false;
 	size_t len = 0, blen = 0;
-	uint8_t digest[32];
 	char hex[65], ver[24], name[1100];
 	int c, rc;
 
@@ -260,7 +285,9 @@ static int verb_sign(int argc, char **argv)
 		       "owner only (mode 0600).\n\n"
 		       "  --key KEY        PEM private key (e.g. var/keys/key.pem)\n"
 		       "  --cert CERT      its certificate (embedded in the blob)\n"
-		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' stdout)\n"
+		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' "
+		       "stdout);\n"
+		       "                   --out is the same\n"
 		       "  --initramfs      the policy is for the initramfs stage (lint only)\n");
 		return CTL_OK;
 	}
@@ -338,8 +365,7 @@ static int verb_sign(int argc, char **argv)
 	rc = hv_write_file_atomic(outp, blob, blen, 0644);
 	if (rc)
 		return ctl_fail(CTL_SYSTEM, "%s: %s", outp, strerror(-rc));
-	hv_policy_blob_digest(blob, blen, digest);
-	hv_hex_encode(hex, digest, 32);
+	audit_digest(blob, blen, hex);
 	printf("%s: signed policy_name=%s policy_version=%s bytes=%zu digest=sha256:%s\n", outp,
 	       hv_log_escape(name, sizeof(name), hv_policy_name(p), strlen(hv_policy_name(p)), 255),
 	       hv_ipe_version_format(hv_policy_version(p), ver, sizeof(ver)), blen, hex);
@@ -426,7 +452,6 @@ static int verb_show(int argc, char **argv)
 	const uint8_t *text;
 	struct hv_policy_error e;
 	size_t len = 0, tlen;
-	uint8_t digest[32];
 	char signer[512], hex[65], ver[24], name[1100];
 	int rc;
 
@@ -447,11 +472,7 @@ static int verb_show(int argc, char **argv)
 		return ctl_fail(CTL_INVALID,
 		                "%s: not a DER PKCS#7 SignedData with one attached content (%s)",
 		                argv[1], hv_policy_errno_name(-rc));
-	hv_policy_blob_digest(blob, len, digest);
-	hv_hex_encode(hex, digest, 32);
-	for (char *h = hex; *h; h++)
-		if (*h >= 'a' && *h <= 'f')
-			*h = (char)(*h - 'a' + 'A');
+	audit_digest(blob, len, hex);
 	printf("signer: %s\n", signer);
 	printf("digest: sha256:%s\n", hex);
 	printf("bytes: %zu\n", len);

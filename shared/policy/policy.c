@@ -787,23 +787,30 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 
 /* ---- format ---- */
 
+static int put_str(struct hv_buf *b, const char *s)
+{
+	return hv_buf_append(b, s, strlen(s));
+}
+
 static int put_prop(struct hv_buf *b, const struct hv_policy *p, const struct prop *pr)
 {
+	size_t start;
 	int rc;
 
-	rc = hv_buf_printf(b, " %s", prop_tok[pr->type].s);
+	rc = hv_buf_append(b, " ", 1);
+	if (!rc)
+		rc = hv_buf_append(b, prop_tok[pr->type].s, prop_tok[pr->type].len);
 	if (rc || (pr->type != P_DMV_ROOTHASH && pr->type != P_FSV_DIGEST))
 		return rc;
 	rc = hv_buf_append(b, p->text + pr->alg_off, pr->alg_len);
 	if (!rc)
 		rc = hv_buf_append(b, ":", 1);
-	for (size_t i = 0; !rc && i < pr->hex_len; i++) {
-		char c = p->text[pr->hex_off + i];
-
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		rc = hv_buf_append(b, &c, 1);
-	}
+	start = b->len;
+	if (!rc)
+		rc = hv_buf_append(b, p->text + pr->hex_off, pr->hex_len);
+	for (size_t i = start; !rc && i < b->len; i++)
+		if (b->data[i] >= 'A' && b->data[i] <= 'F')
+			b->data[i] = (uint8_t)(b->data[i] - 'A' + 'a');
 	return rc;
 }
 
@@ -833,11 +840,12 @@ int hv_policy_format(const struct hv_policy *p, char **out, size_t *len)
 
 			if (r->op != op)
 				continue;
-			rc = hv_buf_printf(&b, "op=%s", op_names[op]);
+			rc = hv_buf_append(&b, op_tok[op].s, op_tok[op].len);
 			for (size_t k = 0; !rc && k < r->count; k++)
 				rc = put_prop(&b, p, &p->props[r->first + k]);
 			if (!rc)
-				rc = hv_buf_printf(&b, " action=%s\n", action_names[r->action]);
+				rc = put_str(&b, r->action == ACT_ALLOW ? " action=ALLOW\n"
+				                                        : " action=DENY\n");
 		}
 	}
 	if (!rc)

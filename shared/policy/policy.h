@@ -75,7 +75,9 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 int hv_policy_format(const struct hv_policy *p, char **out, size_t *len);
 
 /* 0 when both mean the same to the kernel (same name, version, defaults and
- * per-op rule lists), else 1. */
+ * per-op rule lists), else 1. Within a rule the properties are a set (order
+ * and repetition do not matter, all must hold); digests compare by algorithm
+ * bytes and hex value, whatever the hex case. DEFAULTs compare as written. */
 int hv_policy_compare(const struct hv_policy *a, const struct hv_policy *b);
 
 const char *hv_policy_name(const struct hv_policy *p);

@@ -302,10 +302,12 @@ int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text
 	_cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
 	_cleanup_(BIO_freep) BIO *out = NULL;
 	const unsigned char *p = blob;
+	STACK_OF(X509) * signers;
 	const uint8_t *content;
 	size_t clen;
 	BUF_MEM *mem;
 	uint8_t *t;
+	int ok;
 
 	if (len > HV_IPE_MAX_SIGNED_BLOB)
 		return -EMSGSIZE;
@@ -333,7 +335,16 @@ int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text
 	 * certificate need not be self-signed. */
 	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
 	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-	if (!CMS_verify(cms, NULL, store, NULL, out, CMS_BINARY)) {
+	/* @cert also serves to find the signer when the blob does not embed it
+	 * (the kernel then looks the signer up in its keyrings). */
+	signers = sk_X509_new_null();
+	if (!signers || !sk_X509_push(signers, cert)) {
+		sk_X509_free(signers);
+		return -ENOMEM;
+	}
+	ok = CMS_verify(cms, signers, store, NULL, out, CMS_BINARY);
+	sk_X509_free(signers);
+	if (!ok) {
 		ERR_clear_error();
 		return -EKEYREJECTED;
 	}

@@ -14,7 +14,9 @@
 #include <openssl/x509.h>
 
 /* Load a PEM private key. Refuses (-EPERM) a file readable by group or
- * others, or not owned by the caller; -ENOENT, -EBADMSG as appropriate. */
+ * others, or not owned by the caller; -ENOENT, -EBADMSG (not an unencrypted
+ * PEM key; never prompts), -EINVAL (not a regular file), -EFBIG (> 64 KiB).
+ * The file's bytes are wiped after parsing. */
 int hv_key_load(const char *path, EVP_PKEY **out);
 
 /* Load a PEM (or DER) X.509 certificate: 0, -ENOENT, -EBADMSG. */
@@ -31,7 +33,9 @@ int hv_policy_sign(const void *text, size_t len, EVP_PKEY *key, X509 *cert, uint
  * Verify a signed blob against @cert (the signer must be @cert or chain to it)
  * and return the embedded text (malloc'd, NUL-terminated, length in *@text_len).
  * -EBADMSG for a blob that is not DER PKCS#7 with attached content,
- * -EKEYREJECTED for a bad signature or signed attributes the kernel refuses.
+ * -EKEYREJECTED for a bad signature or signed attributes the kernel refuses,
+ * -EMSGSIZE over 65,535 bytes. Stricter than the kernel in one respect:
+ * bytes after the DER message are refused (the kernel ignores them).
  */
 int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len);
 

@@ -108,6 +108,11 @@ expect 0 "$ctl" policy fmt --write m2.pol
 cmp -s m2.pol messy.want && ok || bad "fmt --write result"
 expect 0 "$ctl" policy fmt --check m2.pol
 expect 0 "$ctl" policy fmt --check good.pol
+expect 0 sh -c "\"$ctl\" policy fmt - <messy.pol"
+cmp -s out messy.want && ok || bad "fmt - (stdin) output: $(cat out)"
+expect 2 "$ctl" policy fmt --write -
+expect 1 sh -c "\"$ctl\" policy check - <r3.pol"
+has err '^-:1:[0-9]+: error: .*\(EBADMSG\)$'
 expect 1 "$ctl" policy fmt r3.pol
 has err '\(EBADMSG\)'
 
@@ -148,6 +153,11 @@ has out "^digest: sha256:$(sha256sum good.pol.p7s | cut -c1-64 | tr a-f A-F)$"
 has out '^signer: CN=hvipe policy signing'
 expect 0 "$ctl" policy sign --key rsakeys/key.pem --cert rsakeys/cert.pem -o rsa.p7s good.pol
 expect 0 "$ctl" policy verify --cert rsakeys/cert.pem rsa.p7s
+expect 0 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem --out out.p7s good.pol
+has out '^out\.p7s: signed policy_name=hvipe policy_version=1\.0\.1 bytes=[0-9]+ digest=sha256:[0-9A-F]{64}$'
+expect 0 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o - good.pol
+cmp -s out out.p7s && bad "signatures should differ (ECDSA is randomized)" || ok
+openssl cms -verify -inform DER -in out -CAfile keys/cert.pem -purpose any -binary -out /dev/null 2>/dev/null && ok || bad "stdout blob does not verify"
 
 # refusals
 expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o r3.p7s r3.pol

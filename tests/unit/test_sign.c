@@ -202,6 +202,18 @@ static void test_verify_refuses_smimecap(void **state)
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 
+	/* signer certificate not embedded: found through the given certificate */
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_NOCERTS);
+	der = NULL;
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_int_equal(hv_policy_verify(der, (size_t)n, f->cert, &text, &tlen), 0);
+	assert_int_equal(tlen, strlen(policy));
+	free(text);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+
 	/* detached content: refused as the kernel cannot digest it */
 	in = BIO_new_mem_buf(policy, (int)strlen(policy));
 	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_DETACHED);
@@ -267,6 +279,27 @@ static void test_key_file_modes(void **state)
 	assert_int_equal(hv_key_load(path, &k), 0);
 	EVP_PKEY_free(k);
 
+	/* not owned by the caller (needs root to hand the file to another uid) */
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(hv_key_load(path, &k), -EPERM);
+		assert_int_equal(chown(path, 0, 0), 0);
+		assert_int_equal(hv_key_load(path, &k), 0);
+		EVP_PKEY_free(k);
+	}
+
+	/* an encrypted key is refused without asking for a passphrase */
+	snprintf(path, sizeof(path), "%s/encrypted.pem", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_PrivateKey(fp, f->key, EVP_aes_256_cbc(),
+	                                      (unsigned char *)"secret", 6, NULL, NULL),
+	                 1);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(hv_key_load(path, &k), -EBADMSG);
+
 	snprintf(path, sizeof(path), "%s/missing.pem", f->dir);
 	assert_int_equal(hv_key_load(path, &k), -ENOENT);
 	snprintf(path, sizeof(path), "%s/garbage.pem", f->dir);
@@ -325,6 +358,14 @@ static void test_key_types(void **state)
 		assert_int_equal(hv_cert_selfsign(k, "t", 1, &c), 0);
 		assert_int_equal(hv_policy_sign(policy, strlen(policy), k, c, &blob, &len), 0);
 		assert_int_equal(openssl_verify(blob, len, c, out, &cms), 1);
+		/* P-384 signs with SHA-384, RSA with SHA-256 and PKCS#1 v1.5
+		 * (rsaEncryption, the only RSA form the kernel takes) */
+		X509_ALGOR *dig = NULL, *sig = NULL;
+		CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0),
+		                         NULL, NULL, &dig, &sig);
+		assert_int_equal(OBJ_obj2nid(dig->algorithm), i == 0 ? NID_sha384 : NID_sha256);
+		if (i == 1)
+			assert_int_equal(OBJ_obj2nid(sig->algorithm), NID_rsaEncryption);
 		CMS_ContentInfo_free(cms);
 		BIO_free(out);
 		free(blob);
@@ -333,6 +374,57 @@ static void test_key_types(void **state)
 	}
 	EVP_PKEY *k = NULL;
 	assert_int_equal(hv_key_generate("ed25519", &k), -EINVAL);
+}
+
+static void test_inspect(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *blob = NULL;
+	const uint8_t *text;
+	size_t len = 0, tlen;
+	char signer[256];
+	BIO *in;
+	CMS_ContentInfo *cms;
+	unsigned char *der = NULL;
+	int n;
+
+	assert_int_equal(hv_policy_sign(policy, strlen(policy), f->key, f->cert, &blob, &len), 0);
+	assert_int_equal(hv_policy_blob_inspect(blob, len, &text, &tlen, signer, sizeof(signer)),
+	                 0);
+	assert_int_equal(tlen, strlen(policy));
+	assert_memory_equal(text, policy, tlen);
+	assert_non_null(strstr(signer, "CN=hvipe test"));
+	assert_int_equal(
+	        hv_policy_blob_inspect(blob, len - 1, &text, &tlen, signer, sizeof(signer)),
+	        -EBADMSG);
+	assert_int_equal(hv_policy_blob_inspect(blob, 70000, &text, &tlen, signer, sizeof(signer)),
+	                 -EMSGSIZE);
+	free(blob);
+
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_NOCERTS);
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_int_equal(
+	        hv_policy_blob_inspect(der, (size_t)n, &text, &tlen, signer, sizeof(signer)), 0);
+	assert_non_null(strstr(signer, "not embedded"));
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+
+	/* streamed (indefinite-length, chunked) content: the kernel's digest
+	 * would not match, and inspect refuses it */
+	in = BIO_new_mem_buf(policy, (int)strlen(policy));
+	cms = CMS_sign(f->cert, f->key, NULL, in, CMS_BINARY | CMS_NOATTR | CMS_STREAM);
+	BIO *out = BIO_new(BIO_s_mem());
+	BUF_MEM *m;
+	assert_int_equal(i2d_CMS_bio_stream(out, cms, in, CMS_BINARY | CMS_NOATTR | CMS_STREAM), 1);
+	BIO_get_mem_ptr(out, &m);
+	assert_int_equal(hv_policy_blob_inspect((uint8_t *)m->data, m->length, &text, &tlen, signer,
+	                                        sizeof(signer)),
+	                 -EBADMSG);
+	BIO_free(out);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
 }
 
 static void test_blob_digest(void **state)
@@ -358,6 +450,7 @@ int main(void)
 	        cmocka_unit_test(test_key_file_modes),
 	        cmocka_unit_test(test_cert),
 	        cmocka_unit_test(test_key_types),
+	        cmocka_unit_test(test_inspect),
 	        cmocka_unit_test(test_blob_digest),
 	};
 
