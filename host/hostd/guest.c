@@ -40,6 +40,12 @@
 /* Bytes held for one connection: a whole frame and one read past it. */
 #define RX_MAX (HV_PROTO_MAX_FRAME + 4 + 65536)
 #define TX_MAX (2 * (HV_PROTO_MAX_FRAME + 4))
+/*
+ * sd-event coalesces timers within their accuracy (250 ms by default), which
+ * would fire every guest's challenge in one burst and queue the answers
+ * behind each other. 1 ms keeps the heartbeats spread as the guests arrived.
+ */
+#define TIMER_ACCURACY_US 1000
 /* Audit batches a guest may send per heartbeat interval. */
 #define AUDIT_BATCHES_PER_BEAT 16
 
@@ -78,6 +84,7 @@ struct hv_conn {
 	bool daemon_mode;
 	bool judged; /* a verdict was given in this session */
 	unsigned audit_batches;
+	bool waiting; /* holds frames until the next commit */
 	struct hv_buf rx;
 	struct hv_buf tx;
 };
@@ -102,6 +109,8 @@ static void conn_arm(struct hv_conn *c, unsigned ms)
 
 static int conn_flush(struct hv_conn *c)
 {
+	if (c->waiting)
+		return 0; /* hostd_commit_waiting() flushes after the commit */
 	while (c->tx.len > 0) {
 		ssize_t n = send(c->fd, c->tx.data, c->tx.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -131,6 +140,59 @@ static int conn_send(struct hv_conn *c, hv_envelope *env)
 	if (r < 0)
 		return r; /* -E2BIG: the guest stopped reading */
 	return conn_flush(c);
+}
+
+static int on_commit(sd_event_source *s, void *userdata)
+{
+	hostd_commit_waiting(userdata);
+	return 0;
+}
+
+/*
+ * Queue @env but hold it until the open transaction is committed: what the
+ * frame acknowledges (or the version it carries) is durable before the guest
+ * can see it. Many connections share one commit per loop iteration.
+ */
+static int conn_send_durable(struct hv_conn *c, hv_envelope *env)
+{
+	struct hostd *h = c->h;
+	int r;
+
+	env->seq = ++c->tx_seq;
+	r = hv_frame_encode(env, &c->tx);
+	if (r < 0 || c->waiting)
+		return r;
+	if (h->n_waiting == h->cap_waiting) {
+		size_t cap = h->cap_waiting ? 2 * h->cap_waiting : 64;
+		struct hv_conn **n = realloc(h->waiting, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->waiting = n;
+		h->cap_waiting = cap;
+	}
+	if (!h->commit_src && sd_event_add_post(h->loop, &h->commit_src, on_commit, h) < 0)
+		return -ENOMEM;
+	h->waiting[h->n_waiting++] = c;
+	c->waiting = true;
+	return sd_event_source_set_enabled(h->commit_src, SD_EVENT_ONESHOT);
+}
+
+void hostd_commit_waiting(struct hostd *h)
+{
+	int r = h->n_waiting ? hv_store_commit(&h->store) : hv_store_commit_lazy(&h->store);
+
+	if (r < 0)
+		hv_log(HV_ERR, "step=store reason=\"commit failed: %s\" dropped=%zu", strerror(-r),
+		       h->n_waiting);
+	/* conn_free() edits the list: take it first. */
+	while (h->n_waiting > 0) {
+		struct hv_conn *c = h->waiting[--h->n_waiting];
+
+		c->waiting = false;
+		if (r < 0 || conn_flush(c) < 0)
+			conn_free(c, r < 0 ? "not committed" : "write failed");
+	}
 }
 
 static const char *vm_name(const struct hv_conn *c)
@@ -218,7 +280,7 @@ static int send_policy(struct hv_conn *c, const char *why_needed)
 	u.digest.len = 32;
 	env.body_case = HVIPE__ENVELOPE__BODY_POLICY_UPDATE;
 	env.policy_update = &u;
-	r = conn_send(c, &env);
+	r = conn_send_durable(c, &env);
 	if (r < 0)
 		return r;
 	c->update_seq = c->tx_seq;
@@ -351,7 +413,7 @@ static int send_ack(struct hv_conn *c, uint64_t ref, int err, const char *detail
 	ack.detail = (char *)detail;
 	env.body_case = HVIPE__ENVELOPE__BODY_ACK;
 	env.ack = &ack;
-	return conn_send(c, &env);
+	return conn_send_durable(c, &env);
 }
 
 static int on_policy_result(struct hv_conn *c, const hv_envelope *in)
@@ -389,9 +451,6 @@ static int on_policy_result(struct hv_conn *c, const hv_envelope *in)
 		hv_log(HV_WARN, "vm=%s cid=%u step=policy_result verdict=violation reason=\"%s\"",
 		       vm->name, vm->cid, why);
 		hostd_event(c->h, vm, "policy_failed", why);
-		r = hv_store_commit(&c->h->store);
-		if (r < 0)
-			return r;
 		vm->in_violation = true;
 		hostd_violation(c->h, vm, why);
 	}
@@ -425,11 +484,9 @@ static int on_audit(struct hv_conn *c, const hv_envelope *in)
 		        (int64_t)b->records[i]->serial, b->records[i]->text);
 	if (r == 0 && b->dropped)
 		hostd_event(c->h, vm, "audit_dropped", "guest dropped audit records");
-	/* Committed before the Ack: a record acknowledged is a record kept. */
-	if (r == 0)
-		r = hv_store_commit(&c->h->store);
+	/* The Ack is held until the commit: a record acknowledged is a record
+	 * kept. */
 	if (r < 0) {
-		hv_store_rollback(&c->h->store);
 		hv_log(HV_ERR, "vm=%s step=audit reason=\"store: %s\"", vm->name, strerror(-r));
 		return send_ack(c, in->seq, EIO, "not stored");
 	}
@@ -554,7 +611,9 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		}
 	}
 	if (r < 0)
-		conn_free(c, "protocol violation");
+		conn_free(c, r == -EPIPE || r == -ECONNRESET ? "closed by guest"
+		             : r == -E2BIG                   ? "guest not reading"
+		                                             : "protocol violation");
 	return 0;
 }
 
@@ -627,8 +686,8 @@ static int ensure_silence(struct hostd *h, struct hv_vm *vm)
 {
 	if (vm->silence)
 		return 0;
-	return sd_event_add_time(h->loop, &vm->silence, CLOCK_MONOTONIC, UINT64_MAX, 0, on_silence,
-	                         vm);
+	return sd_event_add_time(h->loop, &vm->silence, CLOCK_MONOTONIC, UINT64_MAX,
+	                         TIMER_ACCURACY_US, on_silence, vm);
 }
 
 static void conn_free(struct hv_conn *c, const char *why)
@@ -650,6 +709,12 @@ static void conn_free(struct hv_conn *c, const char *why)
 			sd_event_source_set_enabled(vm->silence, SD_EVENT_ONESHOT);
 		}
 	}
+	if (c->waiting)
+		for (size_t i = 0; i < h->n_waiting; i++)
+			if (h->waiting[i] == c) {
+				h->waiting[i] = h->waiting[--h->n_waiting];
+				break;
+			}
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->timer);
 	if (c->fd >= 0)
@@ -677,8 +742,8 @@ static struct hv_conn *conn_new(struct hostd *h, struct hv_vm *vm, int fd)
 	h->n_conns++;
 	r = sd_event_add_io(h->loop, &c->io, fd, EPOLLIN, on_io, c);
 	if (r == 0)
-		r = sd_event_add_time(h->loop, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer,
-		                      c);
+		r = sd_event_add_time(h->loop, &c->timer, CLOCK_MONOTONIC, UINT64_MAX,
+		                      TIMER_ACCURACY_US, on_timer, c);
 	if (r < 0) {
 		c->fd = -1;
 		conn_free(c, NULL);
@@ -844,7 +909,7 @@ int hostd_listen_vm(struct hostd *h, struct hv_vm *vm)
 		unlink(path);
 		return -ENOMEM;
 	}
-	hv_log(HV_INFO, "vm=%s step=listen socket=%s", vm->name, path);
+	hv_log(HV_DEBUG, "vm=%s step=listen socket=%s", vm->name, path);
 	return 0;
 }
 

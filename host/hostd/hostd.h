@@ -111,7 +111,11 @@ struct hostd {
 	uint64_t next_session;
 	struct hv_listener *vsock;
 	struct hv_listener *control;
-	bool vsock_warned;
+	/* Group commit: connections holding frames that may leave only once
+	 * the open transaction is committed (acks, policies). */
+	struct hv_conn **waiting;
+	size_t n_waiting, cap_waiting;
+	sd_event_source *commit_src;
 };
 
 /* vm.c */
@@ -132,12 +136,15 @@ void hostd_free(struct hostd *h);
 /* The rule lines the VM's policy would have now (malloc'd). */
 int hostd_vm_rules(struct hostd *h, struct hv_vm *vm, char **out);
 /*
- * Issue a new policy for @vm: persist the next counter, compose, validate,
- * sign, record. Switches the VM to signature mode (persisted, logged) when
- * its root hashes do not fit. *@blob malloc'd.
+ * Issue a new policy for @vm: take the next counter, compose, validate,
+ * sign, record, all in the open transaction: the caller sends the policy
+ * with hostd_send_durable() so that the counter and the record are
+ * committed before the version leaves the host. Switches the VM to signature mode (persisted,
+ * logged) when its root hashes do not fit. *@blob malloc'd.
  */
 int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t *blob_len,
                        char *why, size_t whysz);
+/* Record the guest's confirmation in the open transaction (ack durably). */
 int hostd_policy_confirmed(struct hostd *h, struct hv_vm *vm, uint64_t n);
 /* Store a verdict (batched), remember it, act when it is a violation. */
 void hostd_record_verdict(struct hostd *h, struct hv_vm *vm, const struct hv_verdict *v,
@@ -159,6 +166,9 @@ void hostd_conn_drop_vm(struct hostd *h, struct hv_vm *vm, const char *reason);
 void hostd_vm_gone(struct hostd *h, struct hv_vm *vm);
 /* For the fuzzer: feed one decoded envelope to a fresh connection of @vm. */
 int hostd_fuzz_feed(struct hostd *h, struct hv_vm *vm, const uint8_t *data, size_t len);
+
+/* Commit the open transaction, then release every held frame. */
+void hostd_commit_waiting(struct hostd *h);
 
 /* control.c */
 int hostd_listen_control(struct hostd *h, int fd);

@@ -152,8 +152,7 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct hostd *h = userdata;
 
-	if (hv_store_commit(&h->store) < 0)
-		hv_log(HV_ERR, "step=store reason=\"batch commit failed\"");
+	hostd_commit_waiting(h);
 	sd_event_source_set_time(s, usec + HV_STORE_BATCH_MS * 1000ull);
 	return 0;
 }
@@ -180,9 +179,9 @@ static int setup_vsock(struct hostd *h)
 	return 0;
 }
 
-static int setup_listeners(struct hostd *h)
+static int setup_listeners(struct hostd *h, int n)
 {
-	int n = sd_listen_fds(1), r, fd;
+	int r, fd;
 	bool have_ctl = false, have_vsock = false;
 
 	for (int i = 0; i < n; i++) {
@@ -239,14 +238,27 @@ static int setup_listeners(struct hostd *h)
 	return 0;
 }
 
-static void raise_nofile(void)
+/*
+ * Each VM with a Unix base path costs a listening socket plus its guest's
+ * connection: 10,000 guests need more descriptors than the usual 1,024 or
+ * even 20,000. Raise the soft limit to the hard one, and the hard one too
+ * when we may (root).
+ */
+static void raise_nofile(unsigned max_conns)
 {
 	struct rlimit rl;
+	rlim_t want = 2 * (rlim_t)max_conns + 256;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
 	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int main(int argc, char **argv)
@@ -256,6 +268,9 @@ int main(int argc, char **argv)
 	char why[256] = "";
 	sigset_t ss;
 	int r;
+
+	/* Take systemd's sockets before anything else opens a descriptor. */
+	int n_listen = sd_listen_fds(1);
 
 	hv_log_init("hvipe-hostd", HV_INFO);
 	hv_config_defaults(&h.cfg);
@@ -270,7 +285,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	hv_log_set_level(lvl);
-	raise_nofile();
+	raise_nofile(h.cfg.max_conns);
 
 	r = check_key_mode(h.cfg.key_path);
 	if (r < 0) {
@@ -316,7 +331,7 @@ int main(int argc, char **argv)
 		                               HV_STORE_BATCH_MS * 1000ull, 0, on_flush, &h);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h.flush, SD_EVENT_ON);
-	if (r < 0 || setup_listeners(&h) < 0) {
+	if (r < 0 || setup_listeners(&h, n_listen < 0 ? 0 : n_listen) < 0) {
 		hv_log(HV_ERR, "step=start reason=\"event loop setup failed\"");
 		return 1;
 	}
@@ -329,7 +344,7 @@ int main(int argc, char **argv)
 	r = sd_event_loop(h.loop);
 	sd_notify(0, "STOPPING=1");
 	hv_log(HV_NOTICE, "step=stop reason=\"%s\"", r < 0 ? strerror(-r) : "signal");
-	hv_store_commit(&h.store);
+	hostd_commit_waiting(&h);
 	hostd_free(&h);
 	hv_actuators_shutdown();
 	hostd_listener_free(h.control);

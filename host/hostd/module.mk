@@ -16,3 +16,18 @@ HOSTD_TEST_TOOLS := hvipe-testguest
 hvipe-testguest_SRCS := tests/integration/hvipe-testguest.c
 hvipe-testguest_LIBS := $(LIBS_ssl)
 $(foreach t,$(HOSTD_TEST_TOOLS),$(eval $(call LINK_template,$(t),test,)))
+HOSTD_TEST_TOOLS2 := hostd-sim
+hostd-sim_SRCS := tests/bench/hostd-sim.c
+hostd-sim_LIBS := $(LIBS_ssl)
+$(foreach t,$(HOSTD_TEST_TOOLS2),$(eval $(call LINK_template,$(t),test,)))
+
+# Unit tests (cmocka) and fuzzers.
+UNIT_TESTS += test_hostd
+test_hostd_SRCS := tests/unit/test_hostd.c host/hostd/compose.c host/hostd/verdict.c \
+	host/hostd/store.c host/hostd/config.c
+test_hostd_LIBS := $(LIBS_cmocka) $(LIBS_sqlite) $(LIBS_crypto)
+
+TEST_LAYERS += test-hostd
+test-hostd: programs $(O)/test/test_hostd $(O)/test/hvipe-testguest $(O)/test/hostd-sim
+	$(O)/test/test_hostd
+	O=$(O) tests/integration/test-hostd.sh

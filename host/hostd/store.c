@@ -153,6 +153,20 @@ int hv_store_commit(struct hv_store *s)
 	return 0;
 }
 
+int hv_store_commit_lazy(struct hv_store *s)
+{
+	int r;
+
+	if (!s->in_tx)
+		return 0;
+	if (simple(s->db, "PRAGMA synchronous=NORMAL") < 0)
+		return hv_store_commit(s);
+	r = hv_store_commit(s);
+	if (simple(s->db, "PRAGMA synchronous=FULL") < 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
 void hv_store_rollback(struct hv_store *s)
 {
 	if (s->in_tx)

@@ -9,7 +9,8 @@
  * VM's last verdict) joins an open transaction that the daemon commits at
  * least every HV_STORE_BATCH_MS; the verdict history keeps a row for the
  * first verdict of each session and for every change, not for each repeated
- * identical heartbeat.
+ * identical heartbeat. Those batches are committed lazily (no fsync) unless
+ * an acknowledged write shares the transaction.
  */
 #ifndef HVIPE_HOSTD_STORE_H
 #define HVIPE_HOSTD_STORE_H
@@ -36,6 +37,12 @@ int hv_store_schema_version(struct hv_store *s);
 int hv_store_begin(struct hv_store *s);
 /* Commit whatever is open (durable on return). */
 int hv_store_commit(struct hv_store *s);
+/*
+ * Commit without waiting for the disk (WAL, synchronous=NORMAL): for
+ * heartbeat bookkeeping nobody was promised. The next durable commit makes
+ * it durable too; a crash before that may lose it, never corrupt it.
+ */
+int hv_store_commit_lazy(struct hv_store *s);
 /* Roll back the open transaction. */
 void hv_store_rollback(struct hv_store *s);
 

@@ -621,10 +621,9 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (r == 0)
-		r = n ? hv_store_commit(&h->store) : -EIO;
+	if (r == 0 && n == 0)
+		r = -EIO;
 	if (r < 0) {
-		hv_store_rollback(&h->store);
 		snprintf(why, whysz, "issue counter: %s", strerror(-r));
 		return r;
 	}
@@ -653,10 +652,7 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 	                  " blob_len, issued_at) VALUES(?,?,?,?,?,?,?,?)",
 	                  "iitttbii", vm->id, (int64_t)n, version, hv_mode_name(vm->mode), text,
 	                  digest, (size_t)32, (int64_t)sblen, hostd_now());
-	if (r == 0)
-		r = hv_store_commit(&h->store);
 	if (r < 0) {
-		hv_store_rollback(&h->store);
 		snprintf(why, whysz, "database: %s", strerror(-r));
 		return r;
 	}
@@ -681,8 +677,6 @@ int hostd_policy_confirmed(struct hostd *h, struct hv_vm *vm, uint64_t n)
 	r = hv_store_exec(&h->store, NULL,
 	                  "UPDATE policies SET confirmed_at=? WHERE vm_id=? AND issue=?", "iii",
 	                  hostd_now(), vm->id, (int64_t)n);
-	if (r == 0)
-		r = hv_store_commit(&h->store);
 	if (r < 0)
 		return r;
 	if (n == vm->issued_n) {

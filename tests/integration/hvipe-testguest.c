@@ -292,7 +292,7 @@ static int run(int fd, struct sim_guest *g, const struct opts *o, X509 *cert)
 {
 	struct hv_buf rx;
 	int answered = 0, pending_acks = 0, r;
-	bool audit_sent = false;
+	bool audit_sent = false, update_due = false;
 
 	hv_buf_init(&rx, HV_PROTO_MAX_FRAME + 4);
 	r = send_hello(fd, g, o->daemon);
@@ -332,6 +332,7 @@ static int run(int fd, struct sim_guest *g, const struct opts *o, X509 *cert)
 		case HVIPE__ENVELOPE__BODY_VERDICT:
 			print_verdict(in->verdict);
 			answered++;
+			update_due = in->verdict->policy_follows;
 			if (o->audit && !audit_sent && !in->verdict->policy_follows) {
 				r = send_audit(fd, o->audit);
 				audit_sent = true;
@@ -341,6 +342,7 @@ static int run(int fd, struct sim_guest *g, const struct opts *o, X509 *cert)
 		case HVIPE__ENVELOPE__BODY_POLICY_UPDATE:
 			r = handle_update(fd, g, in, o, cert);
 			pending_acks++;
+			update_due = false;
 			break;
 		case HVIPE__ENVELOPE__BODY_ACK:
 			printf("ack ref=%llu err=%d\n", (unsigned long long)in->ack->ref_seq,
@@ -353,7 +355,7 @@ static int run(int fd, struct sim_guest *g, const struct opts *o, X509 *cert)
 		}
 		fflush(stdout);
 		hv_envelope_free(in);
-		if (r == 0 && answered >= o->heartbeats && pending_acks <= 0 &&
+		if (r == 0 && answered >= o->heartbeats && pending_acks <= 0 && !update_due &&
 		    (!o->audit || audit_sent))
 			break;
 	}

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Integration tests of hvipe-hostd: the real daemon, driven over Unix sockets
+# by hvipe-testguest (one simulated guest that can misbehave), hostd-sim (many
+# guests) and hvipectl. Each check prints "ok - ..." or "not ok - ...".
+# Waits poll for a condition with a generous limit; no assertion is timed.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+O=${O:-build}
+case $O in /*) ;; *) O=$top/$O ;; esac
+BIN=$O/bin
+TB=$O/test
+T=$(mktemp -d /tmp/hvipe-hostd-it.XXXXXX)
+LOG=$T/hostd.log
+export HVIPE_SOCKET=$T/ctl.sock
+pids=()
+pass=0
+fail=0
+
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "$fail" -ne 0 ] || [ -n "${KEEP:-}" ]; then
+		echo "state kept in $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+nok() {
+	echo "not ok - $1"
+	fail=$((fail + 1))
+}
+check() { # description command...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else nok "$d"; fi
+}
+wait_for() { # seconds command...
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+has() { grep -q -- "$2" "$1"; }
+logcount() { grep -c -- "$1" "$LOG"; }
+
+H1=$(printf '1%.0s' {1..64})
+H2=$(printf '2%.0s' {1..64})
+H3=$(printf '3%.0s' {1..64})
+
+mkdir -p "$T/keys" "$T/state"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/keys/key.pem" \
+	-out "$T/keys/cert.pem" -subj /CN=hvipe-hostd-test -days 30 2>/dev/null
+chmod 600 "$T/keys/key.pem"
+
+HPID=
+start_hostd() {
+	"$BIN/hvipe-hostd" --config /dev/null --state-dir "$T/state" --key "$T/keys/key.pem" \
+		--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" --heartbeat-ms 500 \
+		--deadline-ms 5000 --hello-ms 3000 "$@" >>"$LOG" 2>&1 &
+	HPID=$!
+	pids+=("$HPID")
+	wait_for 60 test -S "$T/ctl.sock" && wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
+}
+stop_hostd() {
+	kill -TERM "$HPID" 2>/dev/null
+	wait "$HPID" 2>/dev/null
+}
+guest() { # vm args... (output in $T/out)
+	local vm=$1
+	shift
+	timeout 60 "$TB/hvipe-testguest" --connect "$T/${vm}_4730" --timeout-ms 30000 "$@" >"$T/out" 2>&1
+}
+
+echo "# hvipe-hostd integration tests in $T"
+check "hostd starts and answers the control socket" start_hostd
+check "vsock listener failure, if any, is logged and not fatal" \
+	grep -q 'step=listen socket=vsock:4730' "$LOG"
+
+# --- registration through hvipectl -------------------------------------------
+check "vm add g1 with a Unix base path" "$BIN/hvipectl" vm add g1 --uds "$T/g1"
+check "hostd listens on <base>_4730" wait_for 10 test -S "$T/g1_4730"
+check "image add img1" "$BIN/hvipectl" image add img1 --root-hash "$H1"
+check "image approve img1 for g1" "$BIN/hvipectl" image approve img1 --vm g1
+"$BIN/hvipectl" vm add g1 --uds "$T/g1x" 2>/dev/null
+check "vm add of an existing name is refused (exit 1)" test $? -eq 1
+"$BIN/hvipectl" vm add 2>/dev/null
+check "hvipectl usage error exits 2" test $? -eq 2
+"$BIN/hvipectl" --socket "$T/nowhere.sock" vm list 2>/dev/null
+check "hvipectl --socket to a missing daemon exits 3" test $? -eq 3
+"$BIN/hvipectl" image add bad --root-hash abc 2>/dev/null
+check "a root hash of the wrong length is refused" test $? -eq 1
+
+# --- full attestation ---------------------------------------------------------
+guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
+	--state "$T/g1.state" --heartbeats 3 --daemon
+check "first verdict: policy missing, policy follows" has "$T/out" 'verdict trusted=0 findings=policy_missing policy_follows=1'
+check "policy 1.0.1 delivered, signature verifies against the host cert" has "$T/out" 'policy version=1.0.1 bytes=[0-9]* verified=1'
+check "PolicyResult acknowledged" has "$T/out" '^ack ref=3 err=0'
+check "later verdicts trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+check "policy text is named hvipe, version 1.0.1" has "$T/p1.txt" '^policy_name=hvipe policy_version=1.0.1$'
+check "policy denies EXECUTE by default" has "$T/p1.txt" '^DEFAULT op=EXECUTE action=DENY$'
+check "policy denies KEXEC_INITRAMFS by default" has "$T/p1.txt" '^DEFAULT op=KEXEC_INITRAMFS action=DENY$'
+check "policy allows the approved root hash for EXECUTE" has "$T/p1.txt" "^op=EXECUTE dmverity_roothash=sha256:$H1 action=ALLOW$"
+check "policy allows the approved root hash for KMODULE" has "$T/p1.txt" "^op=KMODULE dmverity_roothash=sha256:$H1 action=ALLOW$"
+check "log: policy applied" has "$LOG" 'vm=g1 cid=0 step=policy_result verdict=applied version=1.0.1'
+cp "$T/g1.state" "$T/g1.state.v1"
+
+# --- status while a guest is attested ----------------------------------------
+"$TB/hvipe-testguest" --connect "$T/g1_4730" --root-hash "$H1" --state "$T/g1.state" \
+	--heartbeats 100000 --daemon --timeout-ms 30000 >"$T/bg.out" 2>&1 &
+bg=$!
+pids+=("$bg")
+status_ok() {
+	"$BIN/hvipectl" status --json >"$T/status.json" &&
+		grep -q '"name":"g1","cid":0' "$T/status.json" &&
+		grep -q '"connected":true,"last_verdict":"trusted"' "$T/status.json" &&
+		grep -q '"policy_version":"1.0.1","policy_confirmed":true' "$T/status.json"
+}
+check "hvipectl status --json: g1 connected, trusted, policy 1.0.1 applied" wait_for 30 status_ok
+"$BIN/hvipectl" status >"$T/status.txt"
+check "hvipectl status table shows g1 yes trusted 1.0.1" grep -Eq '^g1 +yes +trusted +[0-9TZ:-]+ +1\.0\.1 ' "$T/status.txt"
+kill "$bg"
+wait "$bg" 2>/dev/null
+check "a daemon-mode guest that goes away is a missed heartbeat" \
+	wait_for 60 grep -q 'vm=g1 cid=0 step=heartbeat verdict=violation reason="heartbeat_missed: daemon-mode guest gone' "$LOG"
+check "the violation goes through the log actuator" has "$LOG" 'vm=g1 cid=0 step=act actuator=log action=log result=logged'
+
+# --- findings -----------------------------------------------------------------
+guest g1 --root-hash "$H1" --state "$T/g1.state" --wrong-nonce
+check "wrong nonce: nonce_mismatch" has "$T/out" 'verdict trusted=0 findings=nonce_mismatch policy_follows=0'
+check "log: wrong nonce is a violation" has "$LOG" 'verdict=violation findings=1 reason="nonce_mismatch'
+guest g1 --root-hash "$H2" --state "$T/g1.state"
+check "unapproved root hash: verity_unapproved" has "$T/out" 'findings=verity_unapproved '
+guest g1 --root-hash "$H1" --alg sha512 --state "$T/g1.state"
+check "approved hash under another algorithm: verity_wrong_hash" has "$T/out" 'findings=verity_wrong_hash '
+guest g1 --root-hash "$H1" --signed --state "$T/g1.state"
+check "a signature the host never issued: verity_bad_signature" has "$T/out" 'findings=verity_bad_signature '
+guest g1 --root-hash "$H1" --no-enforce --state "$T/g1.state"
+check "enforce off: ipe_not_enforcing" has "$T/out" 'findings=ipe_not_enforcing '
+guest g1 --root-hash "$H1" --no-ipe --state "$T/g1.state"
+check "IPE absent: ipe_absent" has "$T/out" 'findings=ipe_absent '
+
+# --- approvals change the policy; rollback is caught --------------------------
+"$BIN/hvipectl" image add img2 --root-hash "$H2" >/dev/null
+"$BIN/hvipectl" image approve img2 --vm g1 >/dev/null
+guest g1 --root-hash "$H1" --state "$T/g1.state" --cert "$T/keys/cert.pem" --dump-policy "$T/p2.txt"
+check "approval change: trusted verdict, then policy 1.0.2 follows" has "$T/out" 'verdict trusted=1 findings=- policy_follows=1'
+check "policy 1.0.2 delivered" has "$T/out" 'policy version=1.0.2 '
+check "policy 1.0.2 allows both images" grep -q "dmverity_roothash=sha256:$H2" "$T/p2.txt"
+guest g1 --root-hash "$H2" --state "$T/g1.state"
+check "the newly approved image attests trusted" has "$T/out" 'verdict trusted=1 findings=- '
+read -r v1 d1 <"$T/g1.state.v1"
+guest g1 --root-hash "$H1" --report-version "$v1" --report-digest "$d1"
+check "rollback to 1.0.1: policy_outdated" has "$T/out" 'findings=policy_outdated '
+guest g1 --root-hash "$H1" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
+check "unknown active digest: policy_mismatch" has "$T/out" 'findings=policy_mismatch '
+
+# --- hostile frames -----------------------------------------------------------
+"$BIN/hvipectl" vm add g2 --uds "$T/g2" >/dev/null
+"$BIN/hvipectl" image approve img1 --vm g2 >/dev/null
+"$BIN/hvipectl" vm add g3 --uds "$T/g3" >/dev/null
+wait_for 10 test -S "$T/g3_4730"
+fault() { # name log-pattern
+	guest g2 --root-hash "$H1" --fault "$1"
+	check "fault $1: connection closed by host" has "$T/out" '^closed by host'
+	check "fault $1: logged ($2)" grep -q "vm=g2 .*$2" "$LOG"
+}
+fault garbage 'reason="malformed frame"'
+fault oversized 'reason="frame length out of bounds"'
+fault zero 'reason="frame length out of bounds"'
+fault unexpected 'reason="unexpected evidence"'
+fault flood 'reason="unexpected ack"'
+fault stall 'step=hello verdict=dropped reason="no hello in 3000 ms"'
+fault silent 'step=heartbeat session=[0-9]* verdict=violation reason="heartbeat_missed: no evidence within 5000 ms"'
+guest g2 --root-hash "$H1" --fault truncated
+check "fault truncated: connection closed" has "$T/out" '^closed by host'
+
+# A guest stalled mid-frame must not hold up another.
+"$TB/hvipe-testguest" --connect "$T/g3_4730" --root-hash "$H1" --fault stall --timeout-ms 30000 >"$T/stall.out" 2>&1 &
+st=$!
+pids+=("$st")
+sleep 0.5
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "a stalled guest does not block another's attestation" has "$T/out" 'verdict trusted=1 '
+wait "$st" 2>/dev/null
+check "the stalled guest is dropped at its deadline" has "$T/stall.out" '^closed by host'
+
+# --- identity: forgotten VM ---------------------------------------------------
+"$TB/hvipe-testguest" --connect "$T/g2_4730" --root-hash "$H1" --heartbeats 100000 --daemon \
+	--timeout-ms 30000 >"$T/fg.out" 2>&1 &
+fg=$!
+pids+=("$fg")
+wait_for 30 grep -q '^verdict' "$T/fg.out"
+check "vm forget g2" "$BIN/hvipectl" vm forget g2
+wait "$fg" 2>/dev/null
+check "forgetting a VM drops its connection" has "$T/fg.out" '^closed by host'
+check "forgetting a VM removes its socket" test ! -e "$T/g2_4730"
+guest g2 --root-hash "$H1"
+check "an unknown peer cannot connect" has "$T/out" '^connect failed'
+check "log: drop reason is the forget" has "$LOG" 'vm=g2 cid=0 step=close session=[0-9]* state=idle reason="vm forgotten"'
+
+# --- audit records ------------------------------------------------------------
+guest g1 --root-hash "$H1" --state "$T/g1.state" --audit 'ipe_op=EXECUTE action=DENY comm="evil"'
+check "audit batch acknowledged" has "$T/out" '^ack ref=3 err=0'
+"$BIN/hvipectl" audit --vm g1 >"$T/audit.txt"
+check "hvipectl audit --vm g1 lists the record" grep -q 'g1 type=1420 ipe_op=EXECUTE action=DENY comm=\\x22evil\\x22' "$T/audit.txt"
+
+# --- 1,000 concurrent clients -------------------------------------------------
+mkdir -p "$T/sim"
+"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T/sim" --register --n 1000 --prefix c \
+	--seconds 4 --warmup 3 >"$T/sim.out" 2>&1
+check "1,000 concurrent simulated guests all attested" has "$T/sim.out" 'sim guests=1000 attested=1000 .* dropped=0 connect_failed=0'
+cat "$T/sim.out"
+
+# --- signature mode when root hashes do not fit -------------------------------
+"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
+	--seconds 0 >"$T/big.out" 2>&1
+check "700 images approved for VM big0" test $? -eq 0
+guest big0 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/pbig.txt"
+check "big0: a policy is delivered" has "$T/out" 'policy version=1.0.1 .* verified=1'
+check "big0: the policy uses dmverity_signature=TRUE" has "$T/pbig.txt" '^op=EXECUTE dmverity_signature=TRUE action=ALLOW$'
+check "big0: no root-hash rules in it" bash -c "! grep -q dmverity_roothash '$T/pbig.txt'"
+check "log: switch to signature mode" has "$LOG" 'vm=big0 cid=0 step=compose decision=signature_mode reason="700 root hashes exceed'
+"$BIN/hvipectl" vm show big0 >"$T/big.show"
+check "vm show big0: mode signature (persisted)" has "$T/big.show" '^mode: *signature$'
+
+# --- restart with state preserved ---------------------------------------------
+stop_hostd
+check "hostd restarts" start_hostd
+"$BIN/hvipectl" vm show g1 >"$T/g1.show"
+check "restart keeps VM g1 and its approvals" grep -Eq '^images: +(img1 img2|img2 img1)$' "$T/g1.show"
+check "restart keeps the issued policy version" has "$T/g1.show" '^policy: *1.0.2 (applied)$'
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "after restart the guest's policy still matches (no reissue)" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem"
+check "after restart a new issue continues the counter (1.0.3, never reused)" has "$T/out" 'policy version=1.0.3 '
+
+# --- kill -9 during writes -----------------------------------------------------
+: >"$T/acked"
+(
+	for i in $(seq 1 400); do
+		"$BIN/hvipectl" image add "k$i" --root-hash "$(printf '%064x' "$i")" >/dev/null 2>&1 &&
+			echo "k$i" >>"$T/acked"
+	done
+) &
+writer=$!
+pids+=("$writer")
+guest g1 --root-hash "$H1" --state "$T/g1.state" --audit 'kill9-audit-record'
+audit_acked=$(grep -c '^ack ref=3 err=0' "$T/out")
+wait_for 120 test "$(wc -l <"$T/acked")" -ge 30
+kill -9 "$HPID"
+wait "$writer" 2>/dev/null
+n_acked=$(wc -l <"$T/acked")
+rm -f "$T/ctl.sock"
+check "hostd restarts after kill -9" start_hostd
+"$BIN/hvipectl" image list >"$T/images.txt"
+lost=0
+while read -r name; do grep -q "^$name " "$T/images.txt" || lost=$((lost + 1)); done <"$T/acked"
+check "kill -9: all $n_acked acknowledged image adds survived (lost $lost)" test "$lost" -eq 0 -a "$n_acked" -ge 30
+"$BIN/hvipectl" audit --vm g1 >"$T/audit2.txt"
+check "kill -9: the acknowledged audit record survived" test "$audit_acked" -eq 1 -a "$(grep -c kill9-audit-record "$T/audit2.txt")" -eq 1
+
+# --- configuration ------------------------------------------------------------
+stop_hostd
+chmod 640 "$T/keys/key.pem"
+"$BIN/hvipe-hostd" --config /dev/null --state-dir "$T/state" --key "$T/keys/key.pem" \
+	--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1
+rc=$?
+chmod 600 "$T/keys/key.pem"
+check "refuses to start with a group-readable key (exit 1)" test $rc -eq 1
+check "log: why it refused" has "$LOG" 'verdict=refused reason="key file is readable by group or others'
+printf '[hostd]\nheartbeat-ms = 700\nbogus = 1\n' >"$T/bad.conf"
+"$BIN/hvipe-hostd" --config "$T/bad.conf" --state-dir "$T/state" >>"$LOG" 2>&1
+check "an unknown config key is refused (exit 2)" test $? -eq 2
+printf '# test\n[hostd]\nheartbeat-ms = 700\n[other]\nx=y\n' >"$T/good.conf"
+"$BIN/hvipe-hostd" --config "$T/good.conf" --state-dir "$T/state" --key "$T/keys/key.pem" \
+	--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
+HPID=$!
+pids+=("$HPID")
+wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "config file sets heartbeat-ms" has "$T/out" 'heartbeat_ms=700'
+stop_hostd
+"$BIN/hvipe-hostd" --config "$T/good.conf" --heartbeat-ms 900 --state-dir "$T/state" \
+	--key "$T/keys/key.pem" --cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
+HPID=$!
+pids+=("$HPID")
+wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "the command line overrides the config file" has "$T/out" 'heartbeat_ms=900'
+stop_hostd
+
+# --- socket activation and readiness ------------------------------------------
+python3 - "$BIN/hvipe-hostd" "$T" >"$T/activate.out" 2>&1 <<'PY'
+import os, socket, subprocess, sys, time
+hostd, t = sys.argv[1], sys.argv[2]
+ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+path = t + "/sa.sock"
+ctl.bind(path); ctl.listen(16)
+note = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+note.bind(t + "/notify.sock"); note.settimeout(60)
+pid = os.fork()
+if pid == 0:
+    if ctl.fileno() != 3:
+        os.dup2(ctl.fileno(), 3)
+    os.set_inheritable(3, True)
+    env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID=str(os.getpid()),
+               NOTIFY_SOCKET=t + "/notify.sock")
+    os.execve(hostd, [hostd, "--config", "/dev/null", "--state-dir", t + "/state",
+              "--key", t + "/keys/key.pem", "--cert", t + "/keys/cert.pem",
+              "--control-socket", t + "/unused.sock"], env)
+ctl.close()
+try:
+    msg = note.recv(4096).decode()
+    print("notify:", msg.replace("\n", " "))
+    r = subprocess.run([os.path.dirname(hostd) + "/hvipectl", "--socket", path, "vm", "list"],
+                       capture_output=True, text=True, timeout=60)
+    print("vm list rc=%d" % r.returncode)
+    print(r.stdout)
+finally:
+    os.kill(pid, 15)
+    os.waitpid(pid, 0)
+PY
+check "sd_notify READY=1 sent" has "$T/activate.out" 'notify: READY=1'
+check "socket-activated control socket serves hvipectl --socket" has "$T/activate.out" 'vm list rc=0'
+check "log: control socket came from systemd" has "$LOG" 'source=systemd kind=control'
+check "no control socket was created when activated" test ! -e "$T/unused.sock"
+
+echo "# hostd integration: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
