@@ -34,7 +34,7 @@
 #define GA_VERSION "0.1.0"
 #define HOST_NAME  "hvipe"
 
-enum { EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum { EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_INTERRUPTED = 4 };
 
 struct opts {
 	bool once;
@@ -69,6 +69,8 @@ struct agent {
 	uint64_t dropped_since_evidence, dropped_seen;
 	int64_t start_ms;
 	bool done; /* --once: a host-issued policy is active */
+	bool last_trusted;
+	bool dropping; /* drops not yet reported to the host */
 };
 
 /* Per-connection state. */
@@ -137,7 +139,8 @@ static void usage(FILE *f)
 	        "                         'NAME MAJ:MIN TYPE PARAMS' per line\n"
 	        "  --mountinfo FILE       instead of /proc/self/mountinfo\n\n"
 	        "Exit codes (--once): 0 a policy is active, 1 applying failed, 2 usage,\n"
-	        "3 host unreachable and hvipe.fail=closed (or no fallback).\n");
+	        "3 host unreachable and hvipe.fail=closed (or no fallback), 4 interrupted by a "
+	        "signal.\n");
 }
 
 static int parse_num(const char *s, long min, long max, long *out)
@@ -438,8 +441,12 @@ static void audit_poll(struct agent *a)
 	}
 	if (a->q.dropped_total != a->dropped_seen) {
 		a->dropped_since_evidence += a->q.dropped_total - a->dropped_seen;
-		hv_log(HV_NOTICE, "step=audit reason=queue_full dropped_total=%llu queued=%zu",
-		       (unsigned long long)a->q.dropped_total, a->q.count);
+		if (!a->dropping)
+			hv_log(HV_NOTICE,
+			       "step=audit reason=queue_full queued=%zu detail=\"dropping "
+			       "oldest records until the host acknowledges\"",
+			       a->q.count);
+		a->dropping = true;
 		a->dropped_seen = a->q.dropped_total;
 	}
 }
@@ -633,17 +640,19 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 static void on_verdict(struct agent *a, const Hvipe__Verdict *v)
 {
 	struct ga_ipe ipe;
+	/* Heartbeat verdicts repeat every second: log changes, and every untrusted one. */
+	enum hv_log_level lvl = !v->trusted ? HV_WARN : a->last_trusted ? HV_DEBUG : HV_INFO;
 
-	hv_log(v->trusted ? HV_INFO : HV_WARN,
-	       "step=verdict trusted=%d findings=%zu policy_follows=%d", v->trusted, v->n_findings,
-	       v->policy_follows);
+	hv_log(lvl, "step=verdict trusted=%d findings=%zu policy_follows=%d", v->trusted,
+	       v->n_findings, v->policy_follows);
 	for (size_t i = 0; i < v->n_findings; i++) {
 		char d[160];
 
 		hv_log_escape(d, sizeof(d), v->findings[i]->detail, strlen(v->findings[i]->detail),
 		              128);
-		hv_log(HV_INFO, "step=verdict finding=%d detail=\"%s\"", v->findings[i]->code, d);
+		hv_log(lvl, "step=verdict finding=%d detail=\"%s\"", v->findings[i]->code, d);
 	}
+	a->last_trusted = v->trusted;
 	if (a->o.once && !v->policy_follows && ga_ipe_collect(a->o.securityfs, &ipe) == 0 &&
 	    hvipe_active(&ipe))
 		a->done = true;
@@ -657,6 +666,11 @@ static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 		hv_log(HV_WARN, "step=audit reason=batch_refused err=%d records_discarded=yes",
 		       ack->err);
 	ga_audit_queue_ack(&a->q, s->batch_last_id, s->batch_dropped);
+	if (s->batch_dropped)
+		hv_log(HV_NOTICE, "step=audit reason=drops_reported dropped=%llu",
+		       (unsigned long long)s->batch_dropped);
+	if (a->q.dropped_unreported == 0)
+		a->dropping = false;
 	hv_log(HV_DEBUG, "step=audit acked_seq=%llu queued=%zu", (unsigned long long)ack->ref_seq,
 	       a->q.count);
 	s->batch_seq = 0;
@@ -901,7 +915,8 @@ static int run(struct agent *a)
 	}
 	if (stop_signal) {
 		hv_log(HV_INFO, "step=exit reason=signal sig=%d", (int)stop_signal);
-		return 0;
+		/* --once must never let init believe a policy is active when it is not. */
+		return a->o.once ? EXIT_INTERRUPTED : 0;
 	}
 	/* --once and the host did not deliver a policy in time. */
 	if (a->cmd.fail_closed) {
