@@ -384,7 +384,12 @@ static void audit_read_netlink(struct agent *a)
 			return;
 		}
 		left = (size_t)n;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		/* Audit messages are not padded to NLMSG_ALIGNTO: NLMSG_NEXT on the
+		 * last one would wrap the unsigned @left and walk past the buffer, so
+		 * the step is bounded by hand. */
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
+		     left = NLMSG_ALIGN(h->nlmsg_len) < left ? left - NLMSG_ALIGN(h->nlmsg_len) : 0,
+		    h = (struct nlmsghdr *)((uint8_t *)h + NLMSG_ALIGN(h->nlmsg_len))) {
 			struct ga_audit_rec *rec = NULL;
 			uint32_t t = h->nlmsg_type;
 			int r;
