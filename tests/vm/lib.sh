@@ -37,6 +37,8 @@ e2e_init() {
 
 e2e_cleanup() {
 	local rc=$? i pid
+	# A hook for what is not a child process (a libvirt domain).
+	[ -z "${E2E_EXTRA_CLEANUP:-}" ] || "$E2E_EXTRA_CLEANUP" || true
 	for ((i = ${#E2E_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${E2E_PIDS[$i]}
 		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -125,7 +127,10 @@ hostd_start() {
 	wait_for 30 "hvipe-hostd control socket" ctl status
 }
 
-hostd_stop() { e2e_stop "$HOSTD_PID"; cat "$W/hostd.log" >>"$W/hostd-all.log"; }
+hostd_stop() {
+	e2e_stop "$HOSTD_PID"
+	cat "$W/hostd.log" >>"$W/hostd-all.log"
+}
 
 ctl() { "$BIN/hvipectl" --socket "$W/hostd.sock" "$@"; }
 
