@@ -9,6 +9,9 @@
 #include "evidence.h"
 #include "transport.h"
 
+#include "../guard/guard.h"
+#include "../guard/guard_proto.h"
+
 #include "hv_limits.h"
 #include "proto/frame.h"
 #include "util/buf.h"
@@ -51,6 +54,7 @@ struct opts {
 	int settle_ms;
 	const char *dm_tables; /* tests: tables from a file instead of the kernel */
 	const char *mountinfo;
+	bool guard_off; /* --guard off */
 };
 
 struct agent {
@@ -71,6 +75,13 @@ struct agent {
 	bool done; /* --once: a host-issued policy is active */
 	bool last_trusted;
 	bool dropping; /* drops not yet reported to the host */
+	/* The BPF guard (daemon mode): armed or reopened once the host's
+	 * policy is active; guard_err sticks after a failure. */
+	struct hv_guard *guard;
+	int guard_err;
+	const char *guard_step;
+	struct hv_guard_report guard_prev; /* as of the last Evidence sent */
+	bool guard_have_prev;
 };
 
 /* Per-connection state. */
@@ -131,6 +142,9 @@ static void usage(FILE *f)
 	        "  --connect-timeout-ms N bound on one connect attempt (default 2000)\n"
 	        "  --backoff-cap-ms N     longest wait between attempts (default 5000)\n"
 	        "  --log-level L          err, warn, notice, info (default), debug\n"
+	        "  --guard auto|off       auto (default): in --daemon mode with the kernel's\n"
+	        "                         securityfs, arm the BPF guard (hvipe-guard(8)) once\n"
+	        "                         the host's policy is active; off: never\n"
 	        "  --help, --version\n"
 	        "Test options (a directory standing in for the kernel):\n"
 	        "  --settle-ms N          re-read securityfs up to N ms to confirm a write\n"
@@ -194,6 +208,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		O_SETTLE,
 		O_DMT,
 		O_MOUNTINFO,
+		O_GUARD,
 	};
 	static const struct option lo[] = {
 	        {"once", no_argument, NULL, '1'},
@@ -213,6 +228,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"settle-ms", required_argument, NULL, O_SETTLE},
 	        {"dm-tables", required_argument, NULL, O_DMT},
 	        {"mountinfo", required_argument, NULL, O_MOUNTINFO},
+	        {"guard", required_argument, NULL, O_GUARD},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, O_VERSION},
 	        {NULL, 0, NULL, 0},
@@ -295,6 +311,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_MOUNTINFO:
 			o->mountinfo = optarg;
+			break;
+		case O_GUARD:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "off"))
+				return -EINVAL;
+			o->guard_off = !strcmp(optarg, "off");
 			break;
 		case O_LEVEL:
 			if (parse_level(optarg, &lvl) < 0)
@@ -516,12 +537,93 @@ static bool hvipe_active(const struct ga_ipe *ipe)
 	return false;
 }
 
+/* Why the guard is not armed by this agent, or NULL when it should be. */
+static const char *guard_skip_reason(const struct agent *a)
+{
+	if (a->o.guard_off)
+		return "disabled by --guard off";
+	if (a->o.once)
+		return "armed by the daemon on the root volume, not by --once";
+	if (strcmp(a->o.securityfs, "/sys/kernel/security") != 0)
+		return "securityfs is a test directory";
+	return NULL;
+}
+
+/*
+ * Arm the guard once the host's policy is active (or reopen the one an
+ * earlier run of this agent pinned). The agent's identity is its own
+ * executable, /proc/self/exe, on the verity root.
+ */
+static void guard_maintain(struct agent *a)
+{
+	struct ga_ipe ipe;
+	bool reopened = true;
+	int r;
+
+	if (a->guard || a->guard_err || guard_skip_reason(a))
+		return;
+	if (ga_ipe_collect(a->o.securityfs, &ipe) < 0 || !hvipe_active(&ipe))
+		return;
+	r = hv_guard_open(NULL, &a->guard);
+	if (r == -ENOENT) {
+		reopened = false;
+		r = hv_guard_arm("/proc/self/exe", NULL, &a->guard);
+	}
+	if (r < 0) {
+		a->guard = NULL;
+		a->guard_err = r;
+		a->guard_step = reopened ? "guard_open" : "guard_arm";
+		hv_log(HV_ERR, "step=guard result=failed failed_step=%s reason=\"%s\"",
+		       a->guard_step, strerror(-r));
+		return;
+	}
+	hv_log(HV_NOTICE, "step=guard result=%s pin=%s", reopened ? "reopened" : "armed",
+	       HV_GUARD_PIN_DIR);
+}
+
+/* Fill @b for the Evidence; *@now holds the report when one was read. */
+static bool guard_state(struct agent *a, const struct ga_evidence *ev, struct hv_guard_state_buf *b,
+                        struct hv_guard_report *now)
+{
+	const char *skip = guard_skip_reason(a);
+	int r;
+
+	if (a->guard) {
+		r = hv_guard_read(a->guard, now);
+		if (r == 0) {
+			hv_guard_state_fill(b, now, a->guard_have_prev ? &a->guard_prev : NULL);
+			for (size_t i = 0; i < b->gs.n_recent; i++)
+				hv_log(HV_WARN,
+				       "step=guard refused=%s count=%llu last_pid=%u last_comm=%s",
+				       b->gs.recent[i]->what,
+				       (unsigned long long)b->gs.recent[i]->count,
+				       b->gs.recent[i]->pid, b->gs.recent[i]->comm);
+			return true;
+		}
+		hv_guard_state_failed(b, "guard_read", r);
+		return false;
+	}
+	if (a->guard_err) {
+		hv_guard_state_failed(b, a->guard_step, a->guard_err);
+		return false;
+	}
+	memset(b, 0, sizeof(*b));
+	hvipe__guard_state__init(&b->gs);
+	b->gs.status = (Hvipe__GuardStatus)ev->guard.status;
+	snprintf(b->detail, sizeof(b->detail), "%s",
+	         skip ? skip : "not armed yet: waiting for the host's policy");
+	b->gs.detail = b->detail;
+	return false;
+}
+
 static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challenge *c)
 {
 	Hvipe__Envelope env = HVIPE__ENVELOPE__INIT;
 	Hvipe__Evidence e = HVIPE__EVIDENCE__INIT;
 	Hvipe__IpeState ipe = HVIPE__IPE_STATE__INIT;
-	Hvipe__GuardState guard = HVIPE__GUARD_STATE__INIT;
+	struct hv_guard_state_buf guard;
+	struct hv_guard_report guard_now;
+	bool guard_read;
 	Hvipe__VerityDevice vd[HV_PROTO_MAX_VERITY_DEVICES], *vdp[HV_PROTO_MAX_VERITY_DEVICES];
 	Hvipe__IpePolicy pol[HV_PROTO_MAX_POLICIES], *polp[HV_PROTO_MAX_POLICIES];
 	_cleanup_free_ struct ga_evidence *ev = calloc(1, sizeof(*ev));
@@ -574,15 +676,18 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 		e.boot_id.data = ev->boot_id;
 		e.boot_id.len = 16;
 	}
-	guard.status = (Hvipe__GuardStatus)ev->guard.status;
-	guard.detail = ev->guard.detail;
-	e.guard = &guard;
+	guard_read = guard_state(a, ev, &guard, &guard_now);
+	e.guard = &guard.gs;
 	e.audit_dropped = a->dropped_since_evidence;
 	env.body_case = HVIPE__ENVELOPE__BODY_EVIDENCE;
 	env.evidence = &e;
 	r = send_env(s, &env);
 	if (r == 0) {
 		a->dropped_since_evidence = 0;
+		if (guard_read) {
+			a->guard_prev = guard_now;
+			a->guard_have_prev = true;
+		}
 		hv_log(HV_DEBUG, "step=evidence verity=%zu policies=%zu enforce=%d", ev->n_verity,
 		       ev->ipe.n_policies, ev->ipe.enforce);
 	}
@@ -639,6 +744,9 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	r = send_env(s, &env);
 	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME))
 		a->done = true;
+	/* Arming takes a moment: do it after the result is on its way. */
+	if (res.err == 0)
+		guard_maintain(a);
 	return r;
 }
 
@@ -888,6 +996,9 @@ static int run(struct agent *a)
 	int last_err = 0;
 
 	addr_str(&a->addr, as, sizeof(as));
+	/* A daemon started after the initramfs applied the host's policy arms
+	 * the guard before it first answers a challenge. */
+	guard_maintain(a);
 	while (!stop_signal) {
 		int64_t t = now_ms();
 		int ct = a->o.connect_timeout_ms, fd, r;
@@ -1004,5 +1115,6 @@ int main(int argc, char **argv)
 		close(a.audit_fd);
 	hv_buf_free(&a.audit_line);
 	ga_audit_queue_free(&a.q);
+	hv_guard_free(a.guard); /* the pins keep the guard armed */
 	return r;
 }

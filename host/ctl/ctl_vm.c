@@ -14,7 +14,7 @@ static void vm_usage(FILE *f)
 	fprintf(f, "usage: hvipectl [--socket PATH] vm <verb> ...\n\n"
 	           "  add NAME [--cid N] [--uds BASE] [--mode roothash|signature]\n"
 	           "           [--action log|pause|poweroff] [--actuator log|libvirt|qmp]\n"
-	           "           [--target T] [--require-guard yes|no]\n"
+	           "           [--target T] [--require-guard yes|no (default yes)]\n"
 	           "  list [--json]\n"
 	           "  show NAME [--json]\n"
 	           "  forget NAME\n"
@@ -120,6 +120,9 @@ static int vm_add(int argc, char **argv)
 	char *end;
 	int c, r;
 
+	/* A trusted verdict needs the guest's BPF guard armed unless the
+	 * operator says otherwise (guests without the guard: --require-guard no). */
+	a.require_guard = true;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (c) {

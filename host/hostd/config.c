@@ -33,6 +33,7 @@ void hv_config_free(struct hv_config *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->log_level);
+	free(c->guard_tags_path);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -79,6 +80,8 @@ int hv_config_set(struct hv_config *c, const char *key, const char *v)
 		return set_str(&c->control_socket, v);
 	if (!strcmp(key, "control-group"))
 		return set_str(&c->control_group, v);
+	if (!strcmp(key, "guard-tags"))
+		return set_str(&c->guard_tags_path, v);
 	if (!strcmp(key, "log-level"))
 		return set_str(&c->log_level, v);
 	if (!strcmp(key, "vsock-port"))

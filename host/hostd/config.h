@@ -3,7 +3,7 @@
  * hvipe-hostd configuration: defaults, then the INI file, then the command
  * line. The file has one section, [hostd], with the long option names as
  * keys (state-dir, db, key, cert, control-socket, control-group, vsock-port,
- * heartbeat-ms, deadline-ms, max-connections, log-level).
+ * heartbeat-ms, deadline-ms, max-connections, log-level, guard-tags).
  */
 #ifndef HVIPE_HOSTD_CONFIG_H
 #define HVIPE_HOSTD_CONFIG_H

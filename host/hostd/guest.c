@@ -318,6 +318,8 @@ static void build_expect(struct hv_conn *c, struct hv_expect *x, struct hv_appro
 	x->n_images = k;
 	x->mode = vm->mode;
 	x->require_guard = vm->require_guard;
+	x->guard_tags = c->h->have_guard_tags ? &c->h->guard_tags : NULL;
+	x->guard_pending_ok = !c->daemon_mode;
 	x->issued_n = vm->issued_n;
 	memcpy(x->issued_digest, vm->issued_digest, 32);
 	x->confirmed_n = vm->confirmed_n;
@@ -335,6 +337,29 @@ static bool rules_stale(struct hv_conn *c)
 	if (hostd_vm_rules(c->h, c->vm, &now) < 0)
 		return false;
 	return strcmp(now, c->vm->issued_rules) != 0;
+}
+
+/*
+ * What the guest's BPF guard refused since its last Evidence: one event and
+ * one log line per kind. The strings are the guest's: escaped and capped, and
+ * at most HV_GUARD_RECENT_MAX entries are taken from one Evidence.
+ */
+static void record_guard_refusals(struct hv_conn *c, const Hvipe__GuardState *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n_recent && i < HV_GUARD_RECENT_MAX; i++) {
+		const Hvipe__GuardRefusal *r = g->recent[i];
+		char what[64], comm[80], detail[200];
+
+		hv_log_escape(what, sizeof(what), r->what, strlen(r->what), 24);
+		hv_log_escape(comm, sizeof(comm), r->comm, strlen(r->comm), 16);
+		snprintf(detail, sizeof(detail), "what=%s count=%llu pid=%u comm=%s", what,
+		         (unsigned long long)r->count, r->pid, comm);
+		hostd_event(c->h, c->vm, "guard_refusal", detail);
+		hv_log(HV_WARN, "vm=%s cid=%u step=guard refused=%s count=%llu pid=%u comm=\"%s\"",
+		       c->vm->name, c->vm->cid, what, (unsigned long long)r->count, r->pid, comm);
+	}
 }
 
 static int on_evidence(struct hv_conn *c, const hv_envelope *in)
@@ -355,6 +380,7 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 		return -ENOMEM;
 	build_expect(c, &x, imgs);
 	hv_verdict_eval(&x, in->evidence, &v);
+	record_guard_refusals(c, in->evidence->guard);
 	if (v.need_policy)
 		deliver = "policy_missing";
 	else if (!v.violation && rules_stale(c))

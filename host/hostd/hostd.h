@@ -39,6 +39,7 @@ struct hv_config {
 	unsigned hello_ms;    /* how long a new connection may take to say Hello */
 	unsigned max_conns;
 	char *log_level;
+	char *guard_tags_path; /* expected guard program tags; NULL: not checked */
 };
 
 struct hv_image {
@@ -116,6 +117,10 @@ struct hostd {
 	struct hv_conn **waiting;
 	size_t n_waiting, cap_waiting;
 	sd_event_source *commit_src;
+	bool vsock_warned;
+	/* Loaded from cfg.guard_tags_path at start. */
+	struct hv_guard_tags guard_tags;
+	bool have_guard_tags;
 };
 
 /* vm.c */

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	        "usage: hvipe-hostd [--config FILE] [--state-dir DIR] [--db FILE] [--key FILE]\n"
 	        "                   [--cert FILE] [--control-socket PATH] [--control-group NAME]\n"
 	        "                   [--vsock-port N] [--heartbeat-ms N] [--deadline-ms N]\n"
-	        "                   [--max-connections N] [--log-level L]\n\n"
+	        "                   [--max-connections N] [--log-level L] [--guard-tags FILE]\n\n"
 	        "Attests the guests of this host over vsock (and hybrid-vsock Unix sockets),\n"
 	        "signs and delivers their IPE policies, and acts on VMs that fail.\n\n"
 	        "  --config FILE          INI file, section [hostd] (default "
@@ -45,7 +45,10 @@ static void usage(FILE *f)
 	        "  --heartbeat-ms N       challenge interval (default 1000)\n"
 	        "  --deadline-ms N        time a guest has to answer (default: the interval)\n"
 	        "  --max-connections N    guest connections at most (default 20000)\n"
-	        "  --log-level L          err|warning|notice|info|debug (default info)\n");
+	        "  --log-level L          err|warning|notice|info|debug (default info)\n"
+	        "  --guard-tags FILE      expected guard program tags (from make test-guard);\n"
+	        "                         without it a VM that requires the guard needs it\n"
+	        "                         armed, but its programs are not compared\n");
 }
 
 static const struct option opts[] = {
@@ -62,6 +65,7 @@ static const struct option opts[] = {
         {"hello-ms", required_argument, NULL, 'E'},
         {"max-connections", required_argument, NULL, 'm'},
         {"log-level", required_argument, NULL, 'l'},
+        {"guard-tags", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -80,6 +84,37 @@ static int parse_level(const char *s, enum hv_log_level *l)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+/*
+ * The guard's expected program tags (a file written by `make test-guard`).
+ * A configured file that cannot be read or parsed stops the daemon: running
+ * without the check the operator asked for would be worse than not running.
+ */
+static int load_guard_tags(struct hostd *h)
+{
+	_cleanup_free_ uint8_t *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!h->cfg.guard_tags_path) {
+		hv_log(HV_INFO, "step=start guard_tags=unchecked");
+		return 0;
+	}
+	/* hv_read_file wants room for a 4 KiB read beyond what it has read, so
+	 * it cannot enforce a cap this small: the parser checks the size. */
+	r = hv_read_file(h->cfg.guard_tags_path, 65536, &text, &len);
+	if (r == 0)
+		r = hv_guard_tags_parse((const char *)text, len, &h->guard_tags);
+	if (r < 0) {
+		hv_log(HV_ERR, "step=start guard_tags=%s verdict=refused reason=\"%s\"",
+		       h->cfg.guard_tags_path, strerror(-r));
+		return r;
+	}
+	h->have_guard_tags = true;
+	hv_log(HV_INFO, "step=start guard_tags=%s programs=%zu", h->cfg.guard_tags_path,
+	       h->guard_tags.n);
+	return 0;
 }
 
 /* Command-line options win over the file: collect them, read the file,
@@ -300,6 +335,8 @@ int main(int argc, char **argv)
 		       h.cfg.key_path, h.cfg.cert_path, strerror(-r));
 		return 1;
 	}
+	if (load_guard_tags(&h) < 0)
+		return 1;
 	mkdir(h.cfg.state_dir, 0700);
 	r = hv_store_open(h.cfg.db_path, &h.store, why, sizeof(why));
 	if (r < 0) {

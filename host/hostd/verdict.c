@@ -212,18 +212,26 @@ void hv_verdict_eval(const struct hv_expect *x, const Hvipe__Evidence *ev, struc
 		judge_device(x, ev->verity[i], v);
 
 	if (x->require_guard) {
-		Hvipe__GuardStatus g =
-		        ev->guard ? ev->guard->status : HVIPE__GUARD_STATUS__GUARD_ABSENT;
+		Hvipe__FindingCode g = hv_guard_evaluate(ev->guard, x->guard_tags);
 
-		if (g == HVIPE__GUARD_STATUS__GUARD_ABSENT)
-			add(v, HVIPE__FINDING_CODE__FINDING_GUARD_ABSENT, "guard required, absent");
-		else if (g != HVIPE__GUARD_STATUS__GUARD_ARMED)
-			add(v, HVIPE__FINDING_CODE__FINDING_GUARD_NOT_ARMED, "guard status %d",
-			    (int)g);
+		if (g == HVIPE__FINDING_CODE__FINDING_GUARD_ABSENT)
+			add(v, g, "guard required, absent");
+		else if (g == HVIPE__FINDING_CODE__FINDING_GUARD_NOT_ARMED)
+			add(v, g, "guard status %d", (int)ev->guard->status);
+		else if (g == HVIPE__FINDING_CODE__FINDING_GUARD_TAMPERED)
+			add(v, g, "guard program tags differ from the build's (%zu reported)",
+			    ev->guard->n_program_tags);
 	}
 
 	v->trusted = v->n == 0;
-	for (i = 0; i < v->n; i++)
-		if (v->f[i].code != HVIPE__FINDING_CODE__FINDING_POLICY_MISSING)
-			v->violation = true;
+	for (i = 0; i < v->n; i++) {
+		Hvipe__FindingCode f = v->f[i].code;
+
+		if (f == HVIPE__FINDING_CODE__FINDING_POLICY_MISSING)
+			continue;
+		if (x->guard_pending_ok && (f == HVIPE__FINDING_CODE__FINDING_GUARD_ABSENT ||
+		                            f == HVIPE__FINDING_CODE__FINDING_GUARD_NOT_ARMED))
+			continue;
+		v->violation = true;
+	}
 }

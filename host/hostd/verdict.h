@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../guest/guard/tags.h"
 #include "compose.h"
 #include "hvipe.pb-c.h"
 
@@ -28,6 +29,13 @@ struct hv_expect {
 	size_t n_images;
 	enum hv_vm_mode mode;
 	bool require_guard;
+	/* The guard program tags of the build; NULL: not compared. */
+	const struct hv_guard_tags *guard_tags;
+	/* The session is not a daemon-mode agent's (the initramfs --once run,
+	 * before the daemon on the root volume arms the guard): a guard that is
+	 * absent or not armed leaves the verdict pending, never trusted, and is
+	 * not a violation. */
+	bool guard_pending_ok;
 	/* The last policy issued to the VM (digest valid when issued_n > 0) and
 	 * the last one the guest confirmed (0 when none). */
 	uint64_t issued_n;
