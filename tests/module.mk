@@ -19,6 +19,7 @@ test-ctl-policy: programs
 # The end-to-end demonstration (tools/demo; README's first command).
 demo:
 	tools/demo
+-include tests/vm/e2e.mk
 
 -include tests/vm/module.mk
 
