@@ -10,7 +10,6 @@ test_sign_LIBS := $(LIBS_cmocka) $(LIBS_crypto)
 FUZZERS += fuzz_policy fuzz_policy_blob
 fuzz_policy_SRCS := tests/fuzz/fuzz_policy.c
 fuzz_policy_blob_SRCS := tests/fuzz/fuzz_policy_blob.c
-BENCHES += tests/bench/bench-policy
 
 TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs

@@ -5,6 +5,7 @@
 #include "util/hex.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,36 @@ int ga_audit_parse_line(const uint8_t *line, size_t len, struct ga_audit_rec **o
 		return -EBADMSG;
 	(void)expect(&p, end, "msg=");
 	return ga_audit_parse((uint32_t)type, p, (size_t)(end - p), out);
+}
+
+size_t ga_audit_netlink(const uint8_t *buf, size_t len,
+                        void (*take)(void *ctx, int r, struct ga_audit_rec *rec), void *ctx)
+{
+	size_t off = 0, seen = 0;
+
+	while (len - off >= NLMSG_HDRLEN) {
+		struct nlmsghdr h;
+		size_t mlen;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			break;
+		mlen = h.nlmsg_len - NLMSG_HDRLEN;
+		seen++;
+		if (h.nlmsg_type == GA_AUDIT_IPE_ACCESS ||
+		    h.nlmsg_type == GA_AUDIT_IPE_CONFIG_CHANGE ||
+		    h.nlmsg_type == GA_AUDIT_IPE_POLICY_LOAD ||
+		    h.nlmsg_type == GA_AUDIT_MAC_STATUS) {
+			struct ga_audit_rec *rec = NULL;
+			int r = ga_audit_parse(h.nlmsg_type, buf + off + NLMSG_HDRLEN, mlen, &rec);
+
+			take(ctx, r, rec);
+		}
+		if (NLMSG_ALIGN(h.nlmsg_len) >= len - off)
+			break;
+		off += NLMSG_ALIGN(h.nlmsg_len);
+	}
+	return seen;
 }
 
 void ga_audit_rec_free(struct ga_audit_rec *rec)

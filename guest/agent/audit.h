@@ -64,6 +64,16 @@ int ga_audit_parse(uint32_t type, const uint8_t *msg, size_t len, struct ga_audi
  */
 int ga_audit_parse_line(const uint8_t *line, size_t len, struct ga_audit_rec **out);
 
+/*
+ * Walk one datagram read from the audit netlink socket (@buf, @len bytes):
+ * for each message of an IPE type (1420, 1421, 1422, 1404) call @take with
+ * ga_audit_parse()'s result and record (ownership passes to @take; the
+ * record is NULL on error). Other types are skipped; a truncated or
+ * malformed header ends the walk. Returns the number of messages seen.
+ */
+size_t ga_audit_netlink(const uint8_t *buf, size_t len,
+                        void (*take)(void *ctx, int r, struct ga_audit_rec *rec), void *ctx);
+
 void ga_audit_rec_free(struct ga_audit_rec *rec);
 
 /* Value of field @key in @rec, or NULL. */

@@ -55,6 +55,11 @@ static int add_targets(const char *name, struct ga_dm_target **arr, size_t *n)
 	return r;
 }
 
+__attribute__((format(printf, 5, 6))) static void dm_quiet(int level, const char *file, int line,
+                                                           int dm_errno, const char *f, ...)
+{
+}
+
 static int dm_list(void *ctx, struct ga_dm_target **out, size_t *nout)
 {
 	struct dm_task *dmt;
@@ -65,10 +70,11 @@ static int dm_list(void *ctx, struct ga_dm_target **out, size_t *nout)
 	int r = 0;
 
 	(void)ctx;
-	dm_log_init_verbose(0);
+	/* A library does not print: the agent logs the outcome once. */
+	dm_log_with_errno_init(dm_quiet);
 	dmt = dm_task_create(DM_DEVICE_LIST);
 	if (!dmt)
-		return -ENOMEM;
+		return -ENXIO; /* fails when the kernel has no device-mapper driver */
 	if (!dm_task_run(dmt)) {
 		dm_task_destroy(dmt);
 		return -ENXIO; /* no /dev/mapper/control or no dm in the kernel */

@@ -429,6 +429,7 @@ int ga_evidence_collect(const struct ga_paths *p, uint32_t want, struct ga_evide
 	int r;
 
 	memset(ev, 0, sizeof(*ev));
+	ga_guard_collect(&ev->guard);
 	if (want == 0)
 		want = HVIPE__EVIDENCE_KIND__EVIDENCE_VERITY | HVIPE__EVIDENCE_KIND__EVIDENCE_IPE |
 		       HVIPE__EVIDENCE_KIND__EVIDENCE_LOCKDOWN |
@@ -441,19 +442,20 @@ int ga_evidence_collect(const struct ga_paths *p, uint32_t want, struct ga_evide
 	r = ga_read_small(dir, base, buf, sizeof(buf));
 	ev->has_boot_id = r > 0 && ga_boot_id_parse(buf, (size_t)r, ev->boot_id) == 0;
 
-	if (want & HVIPE__EVIDENCE_KIND__EVIDENCE_VERITY) {
+	/* One part failing does not keep the others from the host. */
+	if (want & HVIPE__EVIDENCE_KIND__EVIDENCE_VERITY)
 		r = collect_verity(p, ev);
-		if (r < 0)
-			return r;
-	}
+	else
+		r = 0;
 	if (want & HVIPE__EVIDENCE_KIND__EVIDENCE_IPE) {
-		r = ga_ipe_collect(p->securityfs, &ev->ipe);
-		if (r < 0)
-			return r;
+		int r2 = ga_ipe_collect(p->securityfs, &ev->ipe);
+
+		if (r == 0)
+			r = r2;
 	}
 	if (want & HVIPE__EVIDENCE_KIND__EVIDENCE_LOCKDOWN)
 		ga_lockdown_collect(p->securityfs, ev->lockdown, sizeof(ev->lockdown));
 	if (want & HVIPE__EVIDENCE_KIND__EVIDENCE_GUARD)
 		ga_guard_collect(&ev->guard);
-	return 0;
+	return r;
 }

@@ -130,10 +130,10 @@ void ga_paths_default(struct ga_paths *p);
 
 /*
  * Collect the evidence kinds in @want (EVIDENCE_* bits of hvipe.proto, 0 for
- * all) into @ev. A part that cannot be read is reported as absent rather than
- * failing the whole collection (the host judges absence); only -ENOMEM and
- * errors from the dm source other than -ENOENT/-ENXIO (no device-mapper in
- * the kernel) are returned.
+ * all) into @ev. A part that cannot be read is reported as absent (the host
+ * judges absence) and the other parts are still collected. Returns 0, or the
+ * first error worth logging: -ENOMEM, or an error of the dm source other
+ * than -ENOENT/-ENXIO (no device-mapper in the kernel means no devices).
  */
 int ga_evidence_collect(const struct ga_paths *p, uint32_t want, struct ga_evidence *ev);
 

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -389,38 +390,26 @@ static void audit_take(struct agent *a, int r, struct ga_audit_rec *rec)
 	ga_audit_queue_push(&a->q, rec);
 }
 
+static void audit_take_cb(void *ctx, int r, struct ga_audit_rec *rec)
+{
+	audit_take(ctx, r, rec);
+}
+
 static void audit_read_netlink(struct agent *a)
 {
 	static uint8_t buf[65536];
 
 	for (int rounds = 0; rounds < 64; rounds++) {
 		ssize_t n = recv(a->audit_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		struct nlmsghdr *h;
-		size_t left;
 
 		if (n < 0) {
 			if (errno == ENOBUFS)
-				hv_log(HV_WARN, "step=audit reason=netlink_overrun detail=\"kernel "
-				                "dropped multicast records\"");
+				hv_log(HV_WARN,
+				       "step=audit reason=netlink_overrun detail=\"kernel dropped "
+				       "multicast records\"");
 			return;
 		}
-		left = (size_t)n;
-		/* Audit messages are not padded to NLMSG_ALIGNTO: NLMSG_NEXT on the
-		 * last one would wrap the unsigned @left and walk past the buffer, so
-		 * the step is bounded by hand. */
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
-		     left = NLMSG_ALIGN(h->nlmsg_len) < left ? left - NLMSG_ALIGN(h->nlmsg_len) : 0,
-		    h = (struct nlmsghdr *)((uint8_t *)h + NLMSG_ALIGN(h->nlmsg_len))) {
-			struct ga_audit_rec *rec = NULL;
-			uint32_t t = h->nlmsg_type;
-			int r;
-
-			if (t != GA_AUDIT_IPE_ACCESS && t != GA_AUDIT_IPE_CONFIG_CHANGE &&
-			    t != GA_AUDIT_IPE_POLICY_LOAD && t != GA_AUDIT_MAC_STATUS)
-				continue;
-			r = ga_audit_parse(t, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &rec);
-			audit_take(a, r, rec);
-		}
+		(void)ga_audit_netlink(buf, (size_t)n, audit_take_cb, a);
 	}
 }
 
@@ -789,14 +778,21 @@ static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 	s->batch_seq = 0;
 }
 
+#define BATCH_MAX 64u
+
+/* Protobuf views of one batch; they point into the queued records. */
+struct batch_view {
+	struct ga_audit_rec *recs[BATCH_MAX];
+	Hvipe__AuditRecord ar[BATCH_MAX], *arp[BATCH_MAX];
+	Hvipe__AuditField af[BATCH_MAX][GA_AUDIT_MAX_FIELDS], *afp[BATCH_MAX][GA_AUDIT_MAX_FIELDS];
+};
+
 /* Send the oldest queued records (and the unreported drop count) when no batch is in flight. */
 static int maybe_send_batch(struct agent *a, struct session *s)
 {
 	Hvipe__Envelope env = HVIPE__ENVELOPE__INIT;
 	Hvipe__AuditBatch b = HVIPE__AUDIT_BATCH__INIT;
-	struct ga_audit_rec *recs[64];
-	Hvipe__AuditRecord ar[64], *arp[64];
-	Hvipe__AuditField af[64][GA_AUDIT_MAX_FIELDS], *afp[64][GA_AUDIT_MAX_FIELDS];
+	_cleanup_free_ struct batch_view *v = NULL;
 	size_t n, budget = 0;
 	int r;
 
@@ -804,30 +800,36 @@ static int maybe_send_batch(struct agent *a, struct session *s)
 		return 0;
 	if (a->q.count == 0 && a->q.dropped_unreported == 0)
 		return 0;
-	n = ga_audit_queue_peek(&a->q, recs, ARRAY_SIZE(recs));
+	v = malloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = ga_audit_queue_peek(&a->q, v->recs, BATCH_MAX);
 	for (size_t i = 0; i < n; i++) {
-		if (budget + recs[i]->bytes > HV_PROTO_MAX_FRAME - 32768 && i > 0) {
+		const struct ga_audit_rec *rec = v->recs[i];
+
+		/* Stay well below the frame cap: each record is at most ~2x its text. */
+		if (budget + rec->bytes > HV_PROTO_MAX_FRAME / 2 && i > 0) {
 			n = i;
 			break;
 		}
-		budget += recs[i]->bytes;
-		hvipe__audit_record__init(&ar[i]);
-		ar[i].type = recs[i]->type;
-		ar[i].time_ms = recs[i]->time_ms;
-		ar[i].serial = recs[i]->serial;
-		ar[i].text = recs[i]->text;
-		for (size_t j = 0; j < recs[i]->n_fields; j++) {
-			hvipe__audit_field__init(&af[i][j]);
-			af[i][j].key = recs[i]->fields[j].key;
-			af[i][j].value = recs[i]->fields[j].value;
-			afp[i][j] = &af[i][j];
+		budget += rec->bytes;
+		hvipe__audit_record__init(&v->ar[i]);
+		v->ar[i].type = rec->type;
+		v->ar[i].time_ms = rec->time_ms;
+		v->ar[i].serial = rec->serial;
+		v->ar[i].text = rec->text;
+		for (size_t j = 0; j < rec->n_fields; j++) {
+			hvipe__audit_field__init(&v->af[i][j]);
+			v->af[i][j].key = rec->fields[j].key;
+			v->af[i][j].value = rec->fields[j].value;
+			v->afp[i][j] = &v->af[i][j];
 		}
-		ar[i].n_fields = recs[i]->n_fields;
-		ar[i].fields = afp[i];
-		arp[i] = &ar[i];
+		v->ar[i].n_fields = rec->n_fields;
+		v->ar[i].fields = v->afp[i];
+		v->arp[i] = &v->ar[i];
 	}
 	b.n_records = n;
-	b.records = arp;
+	b.records = v->arp;
 	b.dropped = a->q.dropped_unreported;
 	env.body_case = HVIPE__ENVELOPE__BODY_AUDIT_BATCH;
 	env.audit_batch = &b;
@@ -835,7 +837,7 @@ static int maybe_send_batch(struct agent *a, struct session *s)
 	if (r < 0)
 		return r;
 	s->batch_seq = s->seq;
-	s->batch_last_id = n ? recs[n - 1]->id : 0;
+	s->batch_last_id = n ? v->recs[n - 1]->id : 0;
 	s->batch_dropped = b.dropped;
 	hv_log(HV_DEBUG, "step=audit sent=%zu dropped=%llu seq=%llu", n,
 	       (unsigned long long)b.dropped, (unsigned long long)s->seq);
@@ -898,8 +900,13 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 	struct session s = {.fd = fd, .last_rx_ms = now_ms()};
 	int r;
 
+	/* A host that stops reading must not block the agent forever in send(). */
+	struct timeval sndto = {.tv_sec = 10};
+
 	hv_buf_init(&s.rx, HV_PROTO_MAX_FRAME + 4);
-	r = send_hello(a, &s);
+	r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndto, sizeof(sndto)) < 0 ? -errno : 0;
+	if (r == 0)
+		r = send_hello(a, &s);
 	while (r == 0 && !stop_signal && !a->done) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
 		                      {.fd = a->audit_fd, .events = POLLIN}};

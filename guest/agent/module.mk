@@ -26,7 +26,7 @@ GUESTD_TEST_HELPERS := $(O)/test/guestd-hostctl
 # real hvipe-hostd (tests/integration/guestd/run).
 TEST_LAYERS += test-guestd
 GUESTD_UNIT := $(addprefix $(O)/test/,test_guestd_evidence test_guestd_audit test_guestd_apply)
-test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(GUESTD_UNIT) $(GUESTD_TEST_HELPERS)
+test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(O)/bin/hvipectl $(GUESTD_UNIT) $(GUESTD_TEST_HELPERS)
 	tools/run-unit $(GUESTD_UNIT)
 	tests/integration/guestd/run $(O)
 
@@ -35,3 +35,7 @@ test-guestd: $(O)/bin/hvipe-guestd $(O)/bin/hvipe-hostd $(GUESTD_UNIT) $(GUESTD_
 $(call objs,$(hvipe-guestd_SRCS) tests/unit/test_guestd_evidence.c tests/unit/test_guestd_apply.c \
 	tests/unit/test_guestd_audit.c): $(O)/gen/hvipe.pb-c.h
 $(call objs,tests/integration/guestd/hostctl.c): $(O)/gen/control.pb-c.h
+
+FUZZERS += fuzz_guestd_tables
+fuzz_guestd_tables_SRCS := tests/fuzz/fuzz_guestd_tables.c $(GUESTD_LIB_SRCS)
+fuzz_guestd_tables_LIBS := $(LIBS_crypto)

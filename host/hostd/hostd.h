@@ -117,7 +117,6 @@ struct hostd {
 	struct hv_conn **waiting;
 	size_t n_waiting, cap_waiting;
 	sd_event_source *commit_src;
-	bool vsock_warned;
 	/* Loaded from cfg.guard_tags_path at start. */
 	struct hv_guard_tags guard_tags;
 	bool have_guard_tags;

@@ -98,7 +98,8 @@ static int conn_flush(struct conn *c)
 		        {c->fifo + c->fifo_head, first < c->fifo_len ? first : c->fifo_len},
 		        {c->fifo, first < c->fifo_len ? c->fifo_len - first : 0},
 		};
-		ssize_t n = writev(c->fd, iov, iov[1].iov_len ? 2 : 1);
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = iov[1].iov_len ? 2 : 1};
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -160,7 +161,8 @@ static int conn_take_payload(struct conn *c, const struct vq_chain *ch, uint32_t
 		off = 0;
 	}
 	if (!c->fifo_len && c->writable) {
-		ssize_t w = writev(c->fd, iov, (int)n);
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
@@ -249,25 +251,27 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 	conn_activate(&d->conns, c);
 }
 
-static void guest_response(struct vsock_dev *d, struct conn *c)
+/* Returns 0, or -ECONNRESET when @c was closed (and freed). */
+static int guest_response(struct vsock_dev *d, struct conn *c)
 {
 	char ok[24];
 	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 
 	if (c->state != CONN_LOCAL_INIT) {
 		conn_close(d, c, true, "unexpected_response");
-		return;
+		return -ECONNRESET;
 	}
 	/* A fresh socket's send buffer always holds these few bytes. */
-	if (write(c->fd, ok, (size_t)n) != n) {
+	if (send(c->fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
 		conn_close(d, c, true, "host_gone");
-		return;
+		return -ECONNRESET;
 	}
 	c->state = CONN_ESTABLISHED;
 	c->writable = true;
 	d->stats.conns_opened++;
 	hv_log(HV_INFO, "cid=%llu step=open dir=host host_port=%u guest_port=%u",
 	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
+	return 0;
 }
 
 static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
@@ -315,8 +319,9 @@ static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
 	conn_update_peer(c, h.buf_alloc, h.fwd_cnt);
 	switch (h.op) {
 	case VSOCK_OP_RESPONSE:
-		guest_response(d, c);
-		return;
+		if (guest_response(d, c) < 0)
+			return;
+		break;
 	case VSOCK_OP_RW:
 		if (c->state != CONN_ESTABLISHED || c->guest_shut_send) {
 			conn_close(d, c, true, "unexpected_rw");
@@ -444,8 +449,10 @@ static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_cha
 		c->owed |= CONN_TX_SHUTDOWN;
 		return 0;
 	}
-	if ((size_t)r < max)
-		c->readable = false; /* short read: the socket is drained for now */
+	/*
+	 * A short read does not clear readiness: an EOF that arrived with the
+	 * data raises no new edge, so only EAGAIN says the socket is drained.
+	 */
 	struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_RW);
 	h.len = (uint32_t)r;
 	c->rx_cnt += (uint32_t)r;

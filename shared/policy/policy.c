@@ -35,28 +35,27 @@ static const char *const op_names[OP_COUNT] = {
         "EXECUTE", "FIRMWARE", "KMODULE", "KEXEC_IMAGE", "KEXEC_INITRAMFS", "POLICY", "X509_CERT",
 };
 static const char *const action_names[2] = {"ALLOW", "DENY"};
-/* Exact tokens for the boolean properties; digests are "<prefix><alg>:<hex>". */
-#define TOK(s)                                                                                     \
-	{                                                                                          \
-		s, sizeof(s) - 1                                                                   \
-	}
-static const struct {
+/* A token and its length, so matching needs no strlen(). */
+struct tok {
 	const char *s;
 	size_t len;
-} prop_tok[] =
-        {
-                [P_DMV_ROOTHASH] = TOK("dmverity_roothash="),
-                [P_DMV_SIG_FALSE] = TOK("dmverity_signature=FALSE"),
-                [P_DMV_SIG_TRUE] = TOK("dmverity_signature=TRUE"),
-                [P_FSV_DIGEST] = TOK("fsverity_digest="),
-                [P_FSV_SIG_FALSE] = TOK("fsverity_signature=FALSE"),
-                [P_FSV_SIG_TRUE] = TOK("fsverity_signature=TRUE"),
-                [P_BOOT_FALSE] = TOK("boot_verified=FALSE"),
-                [P_BOOT_TRUE] = TOK("boot_verified=TRUE"),
-},
-  op_tok[OP_COUNT] = {
-          TOK("op=EXECUTE"),         TOK("op=FIRMWARE"), TOK("op=KMODULE"),   TOK("op=KEXEC_IMAGE"),
-          TOK("op=KEXEC_INITRAMFS"), TOK("op=POLICY"),   TOK("op=X509_CERT"),
+};
+#define TOK(x) ((struct tok){x, sizeof(x) - 1})
+
+/* Exact tokens for the boolean properties; digests are "<prefix><alg>:<hex>". */
+static const struct tok prop_tok[] = {
+        [P_DMV_ROOTHASH] = TOK("dmverity_roothash="),
+        [P_DMV_SIG_FALSE] = TOK("dmverity_signature=FALSE"),
+        [P_DMV_SIG_TRUE] = TOK("dmverity_signature=TRUE"),
+        [P_FSV_DIGEST] = TOK("fsverity_digest="),
+        [P_FSV_SIG_FALSE] = TOK("fsverity_signature=FALSE"),
+        [P_FSV_SIG_TRUE] = TOK("fsverity_signature=TRUE"),
+        [P_BOOT_FALSE] = TOK("boot_verified=FALSE"),
+        [P_BOOT_TRUE] = TOK("boot_verified=TRUE"),
+};
+static const struct tok op_tok[OP_COUNT] = {
+        TOK("op=EXECUTE"),         TOK("op=FIRMWARE"), TOK("op=KMODULE"),   TOK("op=KEXEC_IMAGE"),
+        TOK("op=KEXEC_INITRAMFS"), TOK("op=POLICY"),   TOK("op=X509_CERT"),
 };
 #define NPROPS (sizeof(prop_tok) / sizeof(prop_tok[0]))
 
@@ -78,6 +77,7 @@ struct hv_policy {
 	size_t text_len;
 	char *name;
 	size_t name_len;
+	unsigned name_line, name_col;
 	struct hv_ipe_version version;
 	int8_t global_default;
 	int8_t op_default[OP_COUNT];
@@ -293,6 +293,8 @@ static int parse_header(struct hv_policy *p, const struct token *t, size_t n, un
 			if (!p->name)
 				return set_err(e, line, k->col, ENOMEM, "out of memory");
 			p->name_len = k->len - plen;
+			p->name_line = line;
+			p->name_col = (unsigned)(k->col + plen);
 			continue;
 		}
 		rc = version_parse(k->s + plen, k->len - plen, &p->version, &off);
@@ -773,6 +775,18 @@ size_t hv_policy_lint(const struct hv_policy *p, bool after_boot, struct hv_poli
 	if (p->has_nul)
 		warn(&o, p->nul_line, p->nul_col, HV_LINT_NUL,
 		     "NUL byte: the kernel ignores everything from here on");
+	for (size_t i = 0; i < p->name_len; i++) {
+		unsigned char c = (unsigned char)p->name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-')) {
+			warn(&o, p->name_line, p->name_col, HV_LINT_NAME,
+			     "policy name has bytes outside [A-Za-z0-9._-]; IPE's audit records "
+			     "print "
+			     "it unescaped");
+			break;
+		}
+	}
 	if (exec == ACT_NONE)
 		exec = p->global_default;
 	if (exec == ACT_ALLOW)

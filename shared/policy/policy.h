@@ -29,6 +29,7 @@ enum hv_policy_lint_code {
 	HV_LINT_NUL,               /* embedded NUL: the kernel stops reading there */
 	HV_LINT_BOOT_VERIFIED,     /* boot_verified=TRUE in a policy for after boot */
 	HV_LINT_EXECUTE_ALLOWED,   /* EXECUTE allowed by default */
+	HV_LINT_NAME,              /* name outside [A-Za-z0-9._-]: audit prints it raw */
 };
 
 struct hv_policy_warning {

@@ -12,6 +12,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void take(void *ctx, int r, struct ga_audit_rec *rec)
+{
+	if (r == 0)
+		ga_audit_queue_push(ctx, rec);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ga_audit_queue q;
@@ -31,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)ga_audit_get(r, "lsm");
 		ga_audit_queue_push(&q, r);
 	}
+	(void)ga_audit_netlink(data, size, take, &q);
 	if (ga_audit_queue_peek(&q, peek, 4) > 0)
 		ga_audit_queue_ack(&q, peek[0]->id, 0);
 	ga_audit_queue_free(&q);

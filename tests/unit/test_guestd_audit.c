@@ -11,6 +11,7 @@
 #include "hv_limits.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,61 @@ static void test_oversized_cut(void **state)
 	free(big);
 }
 
+struct taken {
+	int n_ok, n_err;
+	uint32_t types[8];
+};
+
+static void take(void *ctx, int r, struct ga_audit_rec *rec)
+{
+	struct taken *t = ctx;
+
+	if (r < 0) {
+		assert_null(rec);
+		t->n_err++;
+		return;
+	}
+	t->types[t->n_ok++ % 8] = rec->type;
+	ga_audit_rec_free(rec);
+}
+
+static size_t put_msg(uint8_t *buf, size_t off, uint16_t type, const char *body, size_t extra_len)
+{
+	struct nlmsghdr h = {.nlmsg_type = type};
+	size_t blen = strlen(body);
+
+	h.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + blen + extra_len);
+	memcpy(buf + off, &h, sizeof(h));
+	memcpy(buf + off + NLMSG_HDRLEN, body, blen);
+	return off + NLMSG_ALIGN(NLMSG_HDRLEN + blen);
+}
+
+static void test_netlink_datagram(void **state)
+{
+	uint8_t buf[2048] = {0};
+	struct taken t = {0};
+	size_t len = 0;
+
+	len = put_msg(buf, len, 1300, "audit(1.0:5): arch=c000003e syscall=59", 0);
+	len = put_msg(buf, len, 1420, "audit(1.0:5): ipe_op=EXECUTE pid=1 comm=\"a\"", 0);
+	len = put_msg(buf, len, 1404, "audit(1.0:6): enforcing=0 lsm=ipe res=1", 0);
+	len = put_msg(buf, len, 1422, "audit(1.0:7): policy_name=\"unterminated", 0);
+	assert_int_equal(ga_audit_netlink(buf, len, take, &t), 4);
+	assert_int_equal(t.n_ok, 2);
+	assert_int_equal(t.n_err, 1);
+	assert_int_equal(t.types[0], 1420);
+	assert_int_equal(t.types[1], 1404);
+
+	/* a header claiming more bytes than the datagram holds ends the walk */
+	memset(&t, 0, sizeof(t));
+	len = put_msg(buf, 0, 1420, "audit(1.0:5): a=b", 0);
+	len = put_msg(buf, len, 1420, "audit(1.0:6): a=b", 4096);
+	assert_int_equal(ga_audit_netlink(buf, len, take, &t), 1);
+	assert_int_equal(t.n_ok, 1);
+	/* shorter than a header: nothing */
+	assert_int_equal(ga_audit_netlink(buf, 8, take, &t), 0);
+}
+
 static struct ga_audit_rec *rec_n(unsigned serial)
 {
 	char buf[64];
@@ -325,6 +381,7 @@ int main(void)
 	        cmocka_unit_test(test_netlink_trailer),
 	        cmocka_unit_test(test_malformed),
 	        cmocka_unit_test(test_oversized_cut),
+	        cmocka_unit_test(test_netlink_datagram),
 	        cmocka_unit_test(test_queue_drop_oldest_and_ack),
 	        cmocka_unit_test(test_queue_drop_while_in_flight),
 	        cmocka_unit_test(test_queue_byte_budget),

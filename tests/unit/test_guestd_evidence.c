@@ -207,8 +207,12 @@ static void test_dm_errors(void **state)
 	assert_int_equal(ga_evidence_collect(&p, 0, ev), 0);
 	assert_int_equal(ev->n_verity, 0);
 	assert_true(ev->ipe.present);
-	dm.ctx = (void *)(intptr_t)ENOMEM;
-	assert_int_equal(ga_evidence_collect(&p, 0, ev), -ENOMEM);
+	dm.ctx = (void *)(intptr_t)EIO;
+	assert_int_equal(ga_evidence_collect(&p, 0, ev), -EIO);
+	/* ... and the rest is still collected for the host */
+	assert_true(ev->ipe.present);
+	assert_int_equal(ev->ipe.n_policies, 3);
+	assert_string_equal(ev->lockdown, "integrity");
 	free(ev);
 }
 

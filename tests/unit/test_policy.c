@@ -442,6 +442,18 @@ static void test_lint(void **state)
 	assert_int_equal(w[0].line, 3);
 	hv_policy_free(p);
 
+	/* names the audit log would print raw */
+	p = parse_ok("policy_name=a\\\"b policy_version=0.0.0\nDEFAULT action=DENY\n");
+	n = hv_policy_lint(p, false, w, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(w[0].code, HV_LINT_NAME);
+	assert_int_equal(w[0].line, 1);
+	assert_int_equal(w[0].col, 13);
+	hv_policy_free(p);
+	p = parse_ok("policy_name=Prod-Policy_v2.bin policy_version=0.0.0\nDEFAULT action=DENY\n");
+	assert_int_equal(hv_policy_lint(p, false, w, 16), 0);
+	hv_policy_free(p);
+
 	/* embedded NUL, with its position */
 	assert_int_equal(hv_policy_parse(nul, sizeof(nul) - 1, &p, NULL), 0);
 	n = hv_policy_lint(p, false, w, 16);
@@ -534,12 +546,23 @@ static void test_many_rules(void **state)
 		len += (size_t)snprintf(text + len, cap - len,
 		                        "op=EXECUTE dmverity_roothash=sha256:%064x action=ALLOW\n",
 		                        i);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(hv_policy_parse(text, len, &p, &e), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double best = 1e9;
+
+	for (int k = 0; k < 5; k++) {
+		double ms;
+
+		hv_policy_free(p);
+		p = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(hv_policy_parse(text, len, &p, &e), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (ms < best)
+			best = ms;
+	}
 	assert_int_equal(hv_policy_rule_count(p), 10000);
-	printf("parse of 10000 rules: %.2f ms\n",
-	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	printf("parse of 10000 rules (%zu bytes): %.2f ms, best of 5\n", len, best);
 	check_round_trip(p, "10000 rules");
 	hv_policy_free(p);
 	free(text);
