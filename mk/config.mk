@@ -31,6 +31,8 @@ endif
 
 CPPFLAGS += -D_GNU_SOURCE -Ishared -I$(O)/gen
 CFLAGS += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -MMD -MP
+# Binaries do not depend on where the tree is checked out (reproducible images).
+CFLAGS += -ffile-prefix-map=$(TOP)=.
 LDFLAGS += $(LDHARDEN) $(SANFLAGS)
 
 # pkg-config'd libraries. A module names what it links, e.g. $(LIBS_ssl).

@@ -31,14 +31,6 @@ BENCH_PROGRAMS :=
 
 objs = $(patsubst %.c,$(O)/obj/%.o,$(patsubst $(O)/%,%,$(1)))
 
-$(O)/obj/%.o: %.c | $(GENERATED_HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-
-$(O)/obj/gen/%.o: $(O)/gen/%.c | $(GENERATED_HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
-
 # $(1)=name $(2)=output dir (bin, test, fuzz) $(3)=extra link flags
 define LINK_template
 $(1)_OBJS := $$(call objs,$$($(1)_SRCS))

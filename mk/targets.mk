@@ -1,5 +1,17 @@
 # Targets that need every module to have been read.
 
+# Compile rules live here, not in rules.mk: make expands a rule's
+# prerequisites when it reads the rule, and GENERATED_HEADERS is only complete
+# once every module.mk has been read. Every object waits for the generated
+# headers, so fresh parallel builds cannot race protoc-c.
+$(O)/obj/%.o: %.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/obj/gen/%.o: $(O)/gen/%.c | $(GENERATED_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
 LIBHVIPE_OBJS := $(call objs,$(LIBHVIPE_SRCS))
 -include $(LIBHVIPE_OBJS:.o=.d)
 
@@ -57,3 +69,9 @@ format:
 
 clean:
 	rm -rf $(O)
+
+# Every object waits for the generated protobuf-c headers. The pattern rule in
+# rules.mk is read before the modules add to GENERATED_HEADERS, so the order
+# has to be stated here, once all objects are known.
+ALL_OBJS := $(sort $(foreach v,$(filter %_OBJS,$(.VARIABLES)),$($(v))))
+$(ALL_OBJS): | $(GENERATED_HEADERS)

@@ -26,3 +26,8 @@ demo:
 BENCH_PROGRAMS += bench_policy
 bench_policy_SRCS := tests/bench/bench_policy.c
 BENCHES += tests/bench/policy-bench
+
+# shared/proto: the frame codec.
+UNIT_TESTS += test_frame
+test_frame_SRCS := tests/unit/test_frame.c
+test_frame_LIBS := $(LIBS_cmocka)

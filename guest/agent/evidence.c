@@ -316,8 +316,14 @@ int ga_ipe_collect(const char *securityfs, struct ga_ipe *out)
 	d = opendir(pdir);
 	if (!d)
 		return 0;
-	while ((de = readdir(d)) && out->n_policies < HV_PROTO_MAX_POLICIES) {
+	/*
+	 * At most HV_PROTO_MAX_POLICIES are reported (IPE has no limit). Past
+	 * that, the directory is still walked for the active policy, which
+	 * takes the last slot: the host must always see what is enforced.
+	 */
+	while ((de = readdir(d))) {
 		_cleanup_free_ char *one = NULL;
+		struct ga_policy extra, *slot;
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -327,7 +333,14 @@ int ga_ipe_collect(const char *securityfs, struct ga_ipe *out)
 		}
 		if (stat(one, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		collect_policy(one, de->d_name, &out->policies[out->n_policies++]);
+		if (out->n_policies < HV_PROTO_MAX_POLICIES) {
+			collect_policy(one, de->d_name, &out->policies[out->n_policies++]);
+			continue;
+		}
+		collect_policy(one, de->d_name, &extra);
+		slot = &out->policies[HV_PROTO_MAX_POLICIES - 1];
+		if (extra.active && !slot->active)
+			*slot = extra;
 	}
 	closedir(d);
 	qsort(out->policies, out->n_policies, sizeof(out->policies[0]), cmp_policy);
@@ -368,6 +381,7 @@ int ga_boot_id_parse(const char *s, size_t len, uint8_t out[16])
 
 void ga_guard_collect(struct ga_guard *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->status = GA_GUARD_ABSENT;
 	snprintf(out->detail, sizeof(out->detail), "guard not built into this agent");
 }

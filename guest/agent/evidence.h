@@ -100,9 +100,23 @@ struct ga_ipe {
 
 enum ga_guard_status { GA_GUARD_ABSENT, GA_GUARD_LOADED, GA_GUARD_ARMED, GA_GUARD_FAILED };
 
+#define GA_GUARD_MAX_TAGS   16
+#define GA_GUARD_MAX_RECENT 8
+
+/* What the host's GuardState carries; ga_guard_collect() fills it. */
 struct ga_guard {
 	enum ga_guard_status status;
 	char detail[256];
+	size_t n_tags;
+	char tags[GA_GUARD_MAX_TAGS][17]; /* hex tags of the loaded BPF programs */
+	uint64_t refusals;                /* total since armed */
+	size_t n_recent;
+	struct {
+		char what[32]; /* "ipe_write", "signal", "ptrace", "bpf" */
+		uint32_t pid;
+		char comm[16];
+		uint64_t count;
+	} recent[GA_GUARD_MAX_RECENT];
 };
 
 struct ga_evidence {

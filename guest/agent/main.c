@@ -96,6 +96,8 @@ struct session {
 	int64_t last_rx_ms;
 	bool hello_done;
 	uint64_t batch_seq, batch_last_id, batch_dropped; /* in flight, 0 when none */
+	uint64_t result_seq; /* --once: the successful PolicyResult awaiting its Ack */
+	int64_t done_at_ms;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -622,7 +624,7 @@ static int on_challenge(struct agent *a, struct session *s, const Hvipe__Challen
 		return -ENOMEM;
 	r = ga_evidence_collect(&a->paths, c->want, ev);
 	if (r < 0)
-		hv_log(HV_WARN, "step=evidence reason=collect_failed err=%s", strerror(-r));
+		hv_log(HV_WARN, "step=evidence reason=collect_failed err=\"%s\"", strerror(-r));
 	e.nonce = c->nonce;
 	for (size_t i = 0; i < ev->n_verity; i++) {
 		const struct ga_verity *v = &ev->verity[i];
@@ -731,8 +733,12 @@ static int on_policy_update(struct agent *a, struct session *s, uint64_t seq,
 	env.body_case = HVIPE__ENVELOPE__BODY_POLICY_RESULT;
 	env.policy_result = &pr;
 	r = send_env(s, &env);
-	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME))
-		a->done = true;
+	/* --once: done when the host acknowledges the result, or shortly after
+	 * (the policy is active either way; the wait lets the result reach it). */
+	if (r == 0 && a->o.once && res.err == 0 && !strcmp(res.active.name, HOST_NAME)) {
+		s->result_seq = s->seq;
+		s->done_at_ms = now_ms() + 3000;
+	}
 	/* Arming takes a moment: do it after the result is on its way. */
 	if (res.err == 0)
 		guard_maintain(a);
@@ -762,6 +768,10 @@ static void on_verdict(struct agent *a, const Hvipe__Verdict *v)
 
 static void on_ack(struct agent *a, struct session *s, const Hvipe__Ack *ack)
 {
+	if (s->result_seq && ack->ref_seq == s->result_seq) {
+		a->done = true;
+		return;
+	}
 	if (!s->batch_seq || ack->ref_seq != s->batch_seq)
 		return;
 	if (ack->err)
@@ -885,6 +895,21 @@ static int on_frame(struct agent *a, struct session *s, hv_envelope *env)
 	}
 }
 
+/* Tell the host why the agent is closing on it (best effort). */
+static void send_error(struct session *s, int r)
+{
+	Hvipe__Envelope env = HVIPE__ENVELOPE__INIT;
+	Hvipe__Error e = HVIPE__ERROR__INIT;
+
+	e.err = -r;
+	e.detail = (char *)(r == -EPROTONOSUPPORT ? "protocol version not supported"
+	                    : r == -EPROTO        ? "message not expected in this state"
+	                                          : "malformed or oversized frame");
+	env.body_case = HVIPE__ENVELOPE__BODY_ERROR;
+	env.error = &e;
+	(void)send_env(s, &env);
+}
+
 /* How long the host may stay silent before the agent reconnects. */
 static int silence_limit(const struct session *s)
 {
@@ -916,6 +941,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		uint8_t chunk[16384];
 		ssize_t n;
 
+		if (s.result_seq && t >= s.done_at_ms) {
+			a->done = true;
+			break;
+		}
+		if (s.result_seq && s.done_at_ms - t < wait)
+			wait = s.done_at_ms - t;
 		if (deadline >= 0 && deadline - t < wait)
 			wait = deadline - t;
 		if (wait <= 0) {
@@ -941,11 +972,12 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 				continue;
 			}
 			r = hv_buf_append(&s.rx, chunk, (size_t)n);
-			s.last_rx_ms = now_ms();
 			while (r == 0 &&
 			       (r = hv_frame_decode(s.rx.data, s.rx.len, HV_PROTO_MAX_FRAME, &env,
 			                            &used)) == 0) {
 				hv_buf_consume(&s.rx, used);
+				/* Only whole frames count as signs of life. */
+				s.last_rx_ms = now_ms();
 				hv_log(HV_DEBUG, "step=recv kind=%s seq=%llu",
 				       hv_envelope_kind(env), (unsigned long long)env->seq);
 				r = on_frame(a, &s, env);
@@ -957,6 +989,8 @@ static int session_run(struct agent *a, int fd, int64_t deadline)
 		if (r == 0)
 			r = maybe_send_batch(a, &s);
 	}
+	if (r == -EBADMSG || r == -EMSGSIZE || r == -EPROTO || r == -EPROTONOSUPPORT)
+		send_error(&s, r);
 	if (s.hello_done)
 		ga_backoff_reset(&a->backoff);
 	hv_buf_free(&s.rx);
@@ -973,7 +1007,7 @@ static int apply_fallback(struct agent *a)
 
 	r = hv_read_file(a->o.fallback, HV_IPE_MAX_SIGNED_BLOB, &blob, &len);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=%s", a->o.fallback,
+		hv_log(HV_ERR, "step=fallback reason=unreadable file=%s err=\"%s\"", a->o.fallback,
 		       strerror(-r));
 		return 1;
 	}
@@ -981,7 +1015,7 @@ static int apply_fallback(struct agent *a)
 	req.len = len;
 	r = ga_policy_apply(a->o.securityfs, a->o.state_dir, &req, &res);
 	if (r < 0) {
-		hv_log(HV_ERR, "step=fallback reason=internal err=%s", strerror(-r));
+		hv_log(HV_ERR, "step=fallback reason=internal err=\"%s\"", strerror(-r));
 		return 1;
 	}
 	log_result(&res, "fallback");
@@ -1023,11 +1057,11 @@ static int run(struct agent *a)
 				return 0;
 			if (stop_signal)
 				break;
-			hv_log(HV_WARN, "step=session host=%s reason=%s", as,
+			hv_log(HV_WARN, "step=session host=%s reason=\"%s\"", as,
 			       r == -ETIME ? "deadline" : strerror(-r));
 			last_err = r;
 		} else if (fd != last_err) {
-			hv_log(HV_WARN, "step=connect host=%s reason=%s", as, strerror(-fd));
+			hv_log(HV_WARN, "step=connect host=%s reason=\"%s\"", as, strerror(-fd));
 			last_err = fd;
 		}
 		r = (int)ga_backoff_next(&a->backoff);
@@ -1071,8 +1105,8 @@ int main(int argc, char **argv)
 	a.start_ms = now_ms();
 	r = hv_read_file(a.o.cmdline, 65536, &cmdline, &cmdlen);
 	if (r < 0)
-		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=%s", a.o.cmdline,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=start reason=cmdline_unreadable file=%s err=\"%s\"",
+		       a.o.cmdline, strerror(-r));
 	if (ga_cmdline_parse(cmdline ? (char *)cmdline : "", cmdlen, &a.cmd) < 0) {
 		hv_log(HV_ERR,
 		       "step=start reason=bad_cmdline detail=\"hvipe.port= is not a port\"");
@@ -1097,7 +1131,8 @@ int main(int argc, char **argv)
 		a.paths.mountinfo = a.o.mountinfo;
 	if (a.o.state_dir && mkdir(a.o.state_dir, 0700) < 0 && errno != EEXIST)
 		hv_log(HV_WARN,
-		       "step=start reason=state_dir_unusable dir=%s err=%s detail=\"no rollback "
+		       "step=start reason=state_dir_unusable dir=%s err=\"%s\" detail=\"no "
+		       "rollback "
 		       "floor\"",
 		       a.o.state_dir, strerror(errno));
 	if (ga_audit_queue_init(&a.q, a.o.queue_records, a.o.queue_bytes) < 0)
@@ -1105,8 +1140,8 @@ int main(int argc, char **argv)
 	hv_buf_init(&a.audit_line, 16384);
 	r = audit_open(&a);
 	if (r < 0)
-		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=%s", a.o.audit_source,
-		       strerror(-r));
+		hv_log(HV_WARN, "step=audit reason=unavailable source=%s err=\"%s\"",
+		       a.o.audit_source, strerror(-r));
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

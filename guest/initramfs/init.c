@@ -515,13 +515,25 @@ static __attribute__((noreturn)) void switch_root(const char *policy)
 	halt("exec-init", "/sbin/init", errno);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static char cmdline[BP_MAX_CMDLINE + 1], vconf[4097];
 	struct boot_cmdline cl;
 	struct verity_conf vc;
 	char policy[256];
 
+	/* Everything below mounts, loads modules and powers off: PID 1 only. */
+	if (getpid() != 1) {
+		bool help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+
+		fprintf(help ? stdout : stderr,
+		        "usage: /init (as PID 1 of an hvipe guest initramfs only)\n\n"
+		        "Opens the dm-verity root named by hvipe.roothash= with its host\n"
+		        "signature, runs hvipe-guestd --once, activates the host's policy or\n"
+		        "the fallback (or powers off with hvipe.fail=closed) and switches\n"
+		        "root. See hvipe-init(8).\n");
+		return help ? 0 : 2;
+	}
 	mount_early();
 	say("step=start");
 

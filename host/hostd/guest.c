@@ -238,7 +238,8 @@ static int on_hello(struct hv_conn *c, const hv_envelope *in)
 	c->caps = g->capabilities & HOST_CAPS;
 	c->daemon_mode = g->mode == HVIPE__AGENT_MODE__AGENT_MODE_DAEMON;
 	c->boot_id_len = g->boot_id.len;
-	memcpy(c->boot_id, g->boot_id.data, g->boot_id.len);
+	if (g->boot_id.len) /* validated: 0 or 16 */
+		memcpy(c->boot_id, g->boot_id.data, g->boot_id.len);
 	hv_log_escape(kr, sizeof(kr), g->kernel_release, strlen(g->kernel_release), 64);
 	hv_log(HV_INFO, "vm=%s cid=%u step=hello session=%llu mode=%s kernel=\"%s\"", vm_name(c),
 	       c->vm->cid, (unsigned long long)c->session, c->daemon_mode ? "daemon" : "once", kr);
@@ -866,8 +867,13 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
 struct hv_listener *hostd_listener_new(struct hostd *h, int fd, hv_accept_fn fn, struct hv_vm *vm,
                                        const char *path)
 {
-	struct hv_listener *l = calloc(1, sizeof(*l));
+	struct hv_listener *l;
+	int fl = fcntl(fd, F_GETFL);
 
+	/* Sockets from systemd may be blocking: accept() must never wait. */
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return NULL;
+	l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
 	l->h = h;

@@ -31,3 +31,8 @@ TEST_LAYERS += test-hostd
 test-hostd: programs $(O)/test/test_hostd $(O)/test/hvipe-testguest $(O)/test/hostd-sim
 	$(O)/test/test_hostd
 	O=$(O) tests/integration/test-hostd.sh
+
+FUZZERS += fuzz_frame fuzz_hostd_handlers
+fuzz_frame_SRCS := tests/fuzz/fuzz_frame.c
+fuzz_hostd_handlers_SRCS := tests/fuzz/fuzz_hostd_handlers.c $(HOSTD_CORE_SRCS)
+fuzz_hostd_handlers_LIBS := $(HOSTD_LIBS)

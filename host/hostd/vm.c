@@ -228,6 +228,7 @@ int hostd_load(struct hostd *h)
 
 		if (!vm)
 			return -ENOMEM;
+		vm->h = h;
 		vm->id = sqlite3_column_int64(st, 0);
 		vm->name = dup_col(st, 1);
 		vm->cid = (uint32_t)sqlite3_column_int64(st, 2);
@@ -305,6 +306,7 @@ int hostd_vm_add(struct hostd *h, struct hv_vm *t, char *why, size_t whysz)
 	if (!vm)
 		return -ENOMEM;
 	*vm = *t;
+	vm->h = h;
 	vm->name = strdup(t->name);
 	vm->uds = strdup(t->uds);
 	vm->actuator_kind = strdup(t->actuator_kind);

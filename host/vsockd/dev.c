@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/log.h"
 
 static const char *op_name(uint16_t op)
@@ -34,6 +35,30 @@ int dev_init(struct vsock_dev *d, uint64_t guest_cid, const char *base, int epfd
 	vq_init(&d->vq[VQ_TX]);
 	conn_table_init(&d->conns);
 	return 0;
+}
+
+/*
+ * Guest-triggered log lines are rate-limited (DEV_LOG_BURST per second) so a
+ * guest cannot flood the host's journal; the count of dropped lines is logged
+ * with the next one allowed.
+ */
+static bool guest_log_ok(struct vsock_dev *d)
+{
+	if (d->now_ms - d->log_window_ms >= 1000) {
+		if (d->log_suppressed)
+			hv_log(HV_WARN, "vm=cid:%llu step=log suppressed=%llu reason=rate_limit",
+			       (unsigned long long)d->guest_cid,
+			       (unsigned long long)d->log_suppressed);
+		d->log_window_ms = d->now_ms;
+		d->log_used = 0;
+		d->log_suppressed = 0;
+	}
+	if (d->log_used < DEV_LOG_BURST) {
+		d->log_used++;
+		return true;
+	}
+	d->log_suppressed++;
+	return false;
 }
 
 /* Queue a bare control packet to the guest from host_port to guest_port. */
@@ -60,8 +85,11 @@ static void ctl_queue(struct vsock_dev *d, uint16_t op, uint32_t host_port, uint
 static void conn_close(struct vsock_dev *d, struct conn *c, bool rst, const char *reason)
 {
 	if (c->state != CONN_HOST_CONNECT)
-		hv_log(HV_INFO, "cid=%llu step=close host_port=%u guest_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, c->host_port, c->guest_port, reason);
+		if (guest_log_ok(d))
+			hv_log(HV_INFO,
+			       "vm=cid:%llu step=close host_port=%u guest_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, c->host_port, c->guest_port,
+			       reason);
 	if (rst && c->state != CONN_HOST_CONNECT)
 		ctl_queue(d, VSOCK_OP_RST, c->host_port, c->guest_port);
 	conn_free(&d->conns, c);
@@ -221,15 +249,17 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		conn_close(d, c, false, "request_reuse");
 	fd = unix_connect(d, h->dst_port);
 	if (fd < 0) {
-		hv_log(HV_INFO, "cid=%llu step=connect port=%u guest_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, h->dst_port, h->src_port, strerror(-fd));
+		if (guest_log_ok(d))
+			hv_log(HV_INFO, "vm=cid:%llu step=connect port=%u guest_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, h->dst_port, h->src_port,
+			       strerror(-fd));
 		ctl_queue(d, VSOCK_OP_RST, h->dst_port, h->src_port);
 		return;
 	}
 	r = conn_new(&d->conns, fd, &c);
 	if (r < 0) {
 		close(fd);
-		hv_log(HV_WARN, "cid=%llu step=connect port=%u reason=%s",
+		hv_log(HV_WARN, "vm=cid:%llu step=connect port=%u reason=%s",
 		       (unsigned long long)d->guest_cid, h->dst_port, strerror(-r));
 		ctl_queue(d, VSOCK_OP_RST, h->dst_port, h->src_port);
 		return;
@@ -246,8 +276,9 @@ static void guest_request(struct vsock_dev *d, const struct vsock_hdr *h)
 		return;
 	}
 	d->stats.conns_opened++;
-	hv_log(HV_INFO, "cid=%llu step=open dir=guest host_port=%u guest_port=%u",
-	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
+	if (guest_log_ok(d))
+		hv_log(HV_INFO, "vm=cid:%llu step=open dir=guest host_port=%u guest_port=%u",
+		       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
 	conn_activate(&d->conns, c);
 }
 
@@ -269,7 +300,7 @@ static int guest_response(struct vsock_dev *d, struct conn *c)
 	c->state = CONN_ESTABLISHED;
 	c->writable = true;
 	d->stats.conns_opened++;
-	hv_log(HV_INFO, "cid=%llu step=open dir=host host_port=%u guest_port=%u",
+	hv_log(HV_INFO, "vm=cid:%llu step=open dir=host host_port=%u guest_port=%u",
 	       (unsigned long long)d->guest_cid, c->host_port, c->guest_port);
 	return 0;
 }
@@ -283,17 +314,20 @@ static void guest_packet(struct vsock_dev *d, const struct vq_chain *ch)
 
 	if (vq_chain_read(ch, 0, raw, sizeof(raw)) < sizeof(raw)) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "cid=%llu step=tx reason=short_header len=%zu",
-		       (unsigned long long)d->guest_cid, ch->rlen);
+		if (guest_log_ok(d))
+			hv_log(HV_WARN, "vm=cid:%llu step=tx reason=short_header len=%zu",
+			       (unsigned long long)d->guest_cid, ch->rlen);
 		return;
 	}
 	vsock_hdr_decode(&h, raw);
 	r = vsock_hdr_check(&h, d->guest_cid, ch->rlen - VSOCK_HDR_LEN);
 	if (r < 0) {
 		d->stats.bad_packets++;
-		hv_log(HV_WARN, "cid=%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
-		       (unsigned long long)d->guest_cid, op_name(h.op), h.src_port, h.dst_port,
-		       strerror(-r));
+		if (guest_log_ok(d))
+			hv_log(HV_WARN,
+			       "vm=cid:%llu step=tx op=%s src_port=%u dst_port=%u reason=%s",
+			       (unsigned long long)d->guest_cid, op_name(h.op), h.src_port,
+			       h.dst_port, strerror(-r));
 		c = conn_lookup(&d->conns, h.dst_port, h.src_port);
 		if (c)
 			conn_close(d, c, true, "bad_packet");
@@ -365,14 +399,16 @@ void dev_process_tx(struct vsock_dev *d)
 			break;
 		if (r == -EPROTO) {
 			hv_log(HV_ERR,
-			       "cid=%llu step=tx reason=ring_index_corrupt action=stop_ring",
+			       "vm=cid:%llu step=tx reason=ring_index_corrupt action=stop_ring",
 			       (unsigned long long)d->guest_cid);
 			break;
 		}
 		if (r == -EBADMSG) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "cid=%llu step=tx head=%u reason=malformed_chain",
-			       (unsigned long long)d->guest_cid, ch.head);
+			if (guest_log_ok(d))
+				hv_log(HV_WARN,
+				       "vm=cid:%llu step=tx head=%u reason=malformed_chain",
+				       (unsigned long long)d->guest_cid, ch.head);
 		} else {
 			guest_packet(d, &ch);
 		}
@@ -408,21 +444,13 @@ static struct vsock_hdr conn_hdr(const struct vsock_dev *d, struct conn *c, uint
 	};
 }
 
-/* Read host data into the rx chain. Returns 1 if a packet was produced, 0 if not, <0 dead. */
-static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_chain *ch)
+/* Add the payload area of @ch (after the header), at most @max bytes, to @iov. */
+static size_t chain_payload_iov(const struct vq_chain *ch, size_t max, struct iovec *iov,
+                                unsigned *n, unsigned cap)
 {
-	struct iovec iov[VQ_MAX_SEGS];
-	size_t max = ch->wlen - VSOCK_HDR_LEN, off = VSOCK_HDR_LEN, left;
-	uint32_t credit = conn_peer_credit(c);
-	unsigned n = 0;
-	ssize_t r;
+	size_t off = VSOCK_HDR_LEN, left = max;
 
-	if (max > credit)
-		max = credit;
-	if (max > VSOCK_MAX_PAYLOAD)
-		max = VSOCK_MAX_PAYLOAD;
-	left = max;
-	for (unsigned i = 0; i < ch->nw && left; i++) {
+	for (unsigned i = 0; i < ch->nw && left && *n < cap; i++) {
 		size_t l = ch->wr[i].len;
 
 		if (off >= l) {
@@ -430,33 +458,88 @@ static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_cha
 			continue;
 		}
 		size_t take = l - off < left ? l - off : left;
-		iov[n++] = (struct iovec){ch->wr[i].p + off, take};
+		iov[(*n)++] = (struct iovec){ch->wr[i].p + off, take};
 		left -= take;
 		off = 0;
 	}
+	return max - left;
+}
+
+/*
+ * Read host data for @c into @ch and, when more credit and rx buffers are
+ * there, into up to DEV_RX_BATCH - 1 further rx chains with the same read,
+ * one RW packet per chain. Chains that get no data are given back. Returns 1
+ * if a packet was produced, 0 if not, a negative errno for a dead socket.
+ */
+static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_chain *ch)
+{
+	struct vq *vq = &d->vq[VQ_RX];
+	struct iovec iov[DEV_RX_BATCH * 4];
+	const struct vq_chain *chains[DEV_RX_BATCH];
+	size_t cap[DEV_RX_BATCH], budget = conn_peer_credit(c);
+	unsigned nch = 1, n = 0;
+	ssize_t r;
+
+	if (budget > DEV_RX_BATCH_BYTES)
+		budget = DEV_RX_BATCH_BYTES;
+	chains[0] = ch;
+	cap[0] = chain_payload_iov(ch, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov,
+	                           &n, ARRAY_SIZE(iov));
+	budget -= cap[0];
+	while (nch < DEV_RX_BATCH && budget && n < ARRAY_SIZE(iov)) {
+		struct vq_chain *x = &d->rx_batch[nch];
+		int p = vq_pop(vq, &d->mem, x);
+
+		if (p == -EBADMSG || (p == 1 && (x->nr || x->wlen <= VSOCK_HDR_LEN))) {
+			vq_unpop(vq); /* the main loop reports and returns it */
+			break;
+		}
+		if (p != 1)
+			break;
+		chains[nch] = x;
+		cap[nch] = chain_payload_iov(
+		        x, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov, &n,
+		        ARRAY_SIZE(iov));
+		budget -= cap[nch];
+		nch++;
+	}
+
 	do
 		r = readv(c->fd, iov, (int)n);
 	while (r < 0 && errno == EINTR);
-	if (r < 0) {
+	if (r <= 0) {
+		for (unsigned i = 1; i < nch; i++)
+			vq_unpop(vq);
+		if (r == 0) {
+			c->host_eof = true;
+			c->owed |= CONN_TX_SHUTDOWN;
+			return 0;
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			c->readable = false;
 			return 0;
 		}
 		return -errno;
 	}
-	if (r == 0) {
-		c->host_eof = true;
-		c->owed |= CONN_TX_SHUTDOWN;
-		return 0;
-	}
+
 	/*
 	 * A short read does not clear readiness: an EOF that arrived with the
 	 * data raises no new edge, so only EAGAIN says the socket is drained.
 	 */
-	struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_RW);
-	h.len = (uint32_t)r;
-	c->rx_cnt += (uint32_t)r;
-	rx_complete(d, ch, &h);
+	size_t rem = (size_t)r;
+	unsigned used = 0;
+	while (used < nch && rem) {
+		struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_RW);
+		size_t share = cap[used] < rem ? cap[used] : rem;
+
+		h.len = (uint32_t)share;
+		c->rx_cnt += (uint32_t)share;
+		rx_complete(d, chains[used], &h);
+		rem -= share;
+		used++;
+	}
+	for (unsigned i = used; i < nch; i++)
+		vq_unpop(vq); /* popped last, so given back in reverse without a gap */
 	return 1;
 }
 
@@ -515,14 +598,16 @@ void dev_pump_rx(struct vsock_dev *d)
 			break;
 		if (r == -EPROTO) {
 			hv_log(HV_ERR,
-			       "cid=%llu step=rx reason=ring_index_corrupt action=stop_ring",
+			       "vm=cid:%llu step=rx reason=ring_index_corrupt action=stop_ring",
 			       (unsigned long long)d->guest_cid);
 			break;
 		}
 		if (r == -EBADMSG || ch.nr || ch.wlen < VSOCK_HDR_LEN) {
 			d->stats.bad_chains++;
-			hv_log(HV_WARN, "cid=%llu step=rx head=%u reason=malformed_chain",
-			       (unsigned long long)d->guest_cid, ch.head);
+			if (guest_log_ok(d))
+				hv_log(HV_WARN,
+				       "vm=cid:%llu step=rx head=%u reason=malformed_chain",
+				       (unsigned long long)d->guest_cid, ch.head);
 			vq_push(vq, ch.head, 0);
 			continue;
 		}
@@ -577,7 +662,7 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 		char esc[64];
 
 		if (vsock_parse_connect(c->line, c->line_len, &port) < 0) {
-			hv_log(HV_WARN, "cid=%llu step=host_connect reason=bad_line line=\"%s\"",
+			hv_log(HV_WARN, "vm=cid:%llu step=host_connect reason=bad_line line=\"%s\"",
 			       (unsigned long long)d->guest_cid,
 			       hv_log_escape(esc, sizeof(esc), c->line, c->line_len, 32));
 			conn_close(d, c, false, "bad_connect");
@@ -593,7 +678,7 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 		conn_activate(&d->conns, c);
 		return;
 	}
-	hv_log(HV_WARN, "cid=%llu step=host_connect reason=line_too_long",
+	hv_log(HV_WARN, "vm=cid:%llu step=host_connect reason=line_too_long",
 	       (unsigned long long)d->guest_cid);
 	conn_close(d, c, false, "bad_connect");
 }
@@ -616,17 +701,21 @@ void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events)
 	conn_settle(d, c);
 }
 
-void dev_accept(struct vsock_dev *d, int lfd)
+int dev_accept(struct vsock_dev *d, int lfd)
 {
 	for (;;) {
 		struct conn *c;
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return;
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return 0;
+			return -errno;
+		}
 		if (conn_new(&d->conns, fd, &c) < 0) {
 			close(fd);
-			hv_log(HV_WARN, "cid=%llu step=accept reason=too_many_connections",
+			hv_log(HV_WARN, "vm=cid:%llu step=accept reason=too_many_connections",
 			       (unsigned long long)d->guest_cid);
 			continue;
 		}
@@ -652,7 +741,7 @@ void dev_tick(struct vsock_dev *d, uint64_t now_ms)
 	dev_pump_rx(d);
 }
 
-void dev_reset_conns(struct vsock_dev *d)
+void dev_reset_conns(struct vsock_dev *d, const char *reason)
 {
 	unsigned n = d->conns.count;
 
@@ -661,6 +750,6 @@ void dev_reset_conns(struct vsock_dev *d)
 	d->ctl_len = 0;
 	d->ctl_head = 0;
 	if (n)
-		hv_log(HV_NOTICE, "cid=%llu step=reset connections=%u reason=guest_driver_reset",
-		       (unsigned long long)d->guest_cid, n);
+		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=%s",
+		       (unsigned long long)d->guest_cid, n, reason);
 }

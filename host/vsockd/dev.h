@@ -25,6 +25,11 @@
 #define DEV_CTL_MAX 1024u
 /* How long a host client may take to send CONNECT and the guest to answer it. */
 #define DEV_CONNECT_TIMEOUT_MS 10000u
+/* rx chains one host read may fill, and the bytes it may take at most. */
+#define DEV_RX_BATCH       16u
+#define DEV_RX_BATCH_BYTES (256u * 1024)
+/* Guest-triggered log lines allowed per second. */
+#define DEV_LOG_BURST 20u
 
 enum ep_kind {
 	EP_CONN = 1,
@@ -53,7 +58,10 @@ struct vsock_dev {
 	struct vsock_hdr ctl[DEV_CTL_MAX];
 	unsigned ctl_head, ctl_len;
 	struct dev_stats stats;
+	struct vq_chain rx_batch[DEV_RX_BATCH]; /* scratch for batched host reads */
 	uint64_t now_ms;
+	uint64_t log_window_ms, log_suppressed;
+	unsigned log_used;
 };
 
 /* Longest BASE accepted: BASE "_" + 10 digits must fit in sun_path. */
@@ -67,11 +75,15 @@ void dev_process_tx(struct vsock_dev *d);
 void dev_pump_rx(struct vsock_dev *d);
 /* epoll events on a connection's Unix socket. */
 void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events);
-/* A host client is waiting on the listening socket @lfd. */
-void dev_accept(struct vsock_dev *d, int lfd);
+/*
+ * Accept the host clients waiting on the listening socket @lfd. Returns 0, or
+ * the negative errno of an accept that failed for lack of resources (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM): the caller should stop watching @lfd for a while.
+ */
+int dev_accept(struct vsock_dev *d, int lfd);
 /* Give up on handshakes past their deadline. */
 void dev_tick(struct vsock_dev *d, uint64_t now_ms);
-/* The guest lost every connection (driver reset or reboot): close all host sockets. */
-void dev_reset_conns(struct vsock_dev *d);
+/* Close every host socket and forget every connection; @reason goes to the log. */
+void dev_reset_conns(struct vsock_dev *d, const char *reason);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -212,6 +213,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * Up to CONN_MAX host sockets plus a few of our own: raise the soft fd limit
+ * so accept() and connect() do not run out first.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = CONN_MAX + 64;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+		hv_log(HV_WARN, "step=init reason=fd_limit limit=%llu want=%llu",
+		       (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static int run(const struct opts *o)
 {
 	static struct ep_tag t_listen = {EP_LISTEN}, t_vhost = {EP_VHOST},
@@ -220,6 +240,7 @@ static int run(const struct opts *o)
 	struct vsock_dev dev;
 	struct vu_session s;
 	int epfd, lfd, vlfd = -1, vfd = -1, sfd, tfd, r, rc = 1;
+	bool listen_paused = false;
 	sigset_t mask;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -229,6 +250,7 @@ static int run(const struct opts *o)
 		return 1;
 	}
 	vu_session_init(&s, -1, &dev);
+	raise_fd_limit();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -269,8 +291,8 @@ static int run(const struct opts *o)
 	}
 	if (vfd >= 0)
 		s.fd = vfd;
-	hv_log(HV_INFO, "cid=%llu step=start socket=%s uds=%s mode=%s", (unsigned long long)o->cid,
-	       o->socket, o->uds, o->server ? "server" : "client");
+	hv_log(HV_INFO, "vm=cid:%llu step=start socket=%s uds=%s mode=%s",
+	       (unsigned long long)o->cid, o->socket, o->uds, o->server ? "server" : "client");
 
 	for (;;) {
 		struct epoll_event ev[64];
@@ -291,7 +313,19 @@ static int run(const struct opts *o)
 				dev_conn_event(&dev, (struct conn *)t, ev[i].events);
 				break;
 			case EP_LISTEN:
-				dev_accept(&dev, lfd);
+				r = dev_accept(&dev, lfd);
+				if (r < 0 && !listen_paused) {
+					/* Out of fds or memory: a pending client would spin the
+					 * loop. */
+					struct epoll_event pe = {.events = 0,
+					                         .data.ptr = &t_listen};
+
+					epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &pe);
+					listen_paused = true;
+					hv_log(HV_WARN,
+					       "vm=cid:%llu step=accept reason=%s action=pause_1s",
+					       (unsigned long long)o->cid, strerror(-r));
+				}
 				break;
 			case EP_VHOST_LISTEN: {
 				int fd = accept4(vlfd, NULL, NULL, SOCK_CLOEXEC);
@@ -306,7 +340,7 @@ static int run(const struct opts *o)
 				s.fd = fd;
 				if (ep_add(epfd, fd, &t_vhost) < 0)
 					goto out;
-				hv_log(HV_INFO, "cid=%llu step=frontend state=connected",
+				hv_log(HV_INFO, "vm=cid:%llu step=frontend state=connected",
 				       (unsigned long long)o->cid);
 				break;
 			}
@@ -317,14 +351,14 @@ static int run(const struct opts *o)
 				r = vu_session_handle(&s);
 				if (r == -ECONNRESET) {
 					hv_log(HV_INFO,
-					       "cid=%llu step=frontend state=closed action=exit",
+					       "vm=cid:%llu step=frontend state=closed action=exit",
 					       (unsigned long long)o->cid);
 					rc = 0;
 					goto out;
 				}
 				if (r < 0) {
 					hv_log(HV_ERR,
-					       "cid=%llu step=frontend reason=%s action=exit",
+					       "vm=cid:%llu step=frontend reason=%s action=exit",
 					       (unsigned long long)o->cid, strerror(-r));
 					goto out;
 				}
@@ -334,7 +368,7 @@ static int run(const struct opts *o)
 				vu_session_kick(&s, ((struct vu_kick_tag *)t)->idx);
 				break;
 			case EP_SIGNAL:
-				hv_log(HV_INFO, "cid=%llu step=signal action=exit",
+				hv_log(HV_INFO, "vm=cid:%llu step=signal action=exit",
 				       (unsigned long long)o->cid);
 				rc = 0;
 				goto out;
@@ -345,6 +379,13 @@ static int run(const struct opts *o)
 					/* spurious: the next tick comes anyway */
 				}
 				dev_tick(&dev, dev.now_ms);
+				if (listen_paused) {
+					struct epoll_event pe = {.events = EPOLLIN,
+					                         .data.ptr = &t_listen};
+
+					epoll_ctl(epfd, EPOLL_CTL_MOD, lfd, &pe);
+					listen_paused = false;
+				}
 				break;
 			}
 			}

@@ -157,9 +157,7 @@ static void guest_reset(struct vu_session *s, const char *why)
 	if (s->reset_done)
 		return;
 	s->reset_done = true;
-	hv_log(HV_NOTICE, "cid=%llu step=vring reason=%s action=reset_connections",
-	       (unsigned long long)s->dev->guest_cid, why);
-	dev_reset_conns(s->dev);
+	dev_reset_conns(s->dev, why);
 }
 
 static int set_mem_table(struct vu_session *s, struct vu_msg *m)
@@ -205,7 +203,8 @@ static int set_mem_table(struct vu_session *s, struct vu_msg *m)
 	for (unsigned i = 0; i < 2; i++)
 		if (d->vq[i].addr_set)
 			vq_map(&d->vq[i], &d->mem);
-	hv_log(HV_INFO, "cid=%llu step=mem_table regions=%u", (unsigned long long)d->guest_cid, n);
+	hv_log(HV_INFO, "vm=cid:%llu step=mem_table regions=%u", (unsigned long long)d->guest_cid,
+	       n);
 	return 0;
 }
 
@@ -232,7 +231,7 @@ static int set_vring_addr(struct vu_session *s, const struct vu_msg *m)
 
 	struct vq *vq = &s->dev->vq[idx];
 	if (s->ran[idx] && a[0] != s->prev_desc[idx])
-		guest_reset(s, "new_ring_address");
+		guest_reset(s, "guest_reset:new_ring_address");
 	s->prev_desc[idx] = a[0];
 	vq->desc_qva = a[0];
 	vq->used_qva = a[1];
@@ -347,7 +346,7 @@ static int dispatch(struct vu_session *s, struct vu_msg *m, bool *replied)
 		if ((r = vring_state(m, &idx, &num)) < 0)
 			return r;
 		if (s->ran[idx] && (uint16_t)num != s->stopped_at[idx])
-			guest_reset(s, "ring_base_changed");
+			guest_reset(s, "guest_reset:ring_base_changed");
 		d->vq[idx].last_avail = (uint16_t)num;
 		return 0;
 	case VU_GET_VRING_BASE: {
@@ -415,7 +414,7 @@ int vu_session_handle(struct vu_session *s)
 	close_fds(&m);
 	if (r < 0)
 		hv_log(r == -EOPNOTSUPP ? HV_WARN : HV_ERR,
-		       "cid=%llu step=vhost_user request=%u reason=%s",
+		       "vm=cid:%llu step=vhost_user request=%u reason=%s",
 		       (unsigned long long)s->dev->guest_cid, m.request, strerror(-r));
 	if (!replied && (m.flags & VU_FLAG_NEED_REPLY) &&
 	    (s->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)))
@@ -450,7 +449,7 @@ void vu_session_close(struct vu_session *s)
 			close(d->vq[i].err_fd);
 		vq_init(&d->vq[i]);
 	}
-	dev_reset_conns(d);
+	dev_reset_conns(d, "frontend_closed");
 	vu_mem_clear(&d->mem);
 	if (s->fd >= 0)
 		close(s->fd);

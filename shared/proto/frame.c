@@ -120,9 +120,52 @@ static int validate_audit(const Hvipe__AuditBatch *b)
 	return 1;
 }
 
+/*
+ * True when @m and every message inside it carry no field unknown to this
+ * schema. Version 1 peers send only version 1 fields (additions come with a
+ * protocol version bump announced in Hello), so an unknown field is malformed
+ * input; refusing it also keeps protobuf-c from carrying bytes we never read.
+ */
+static int no_unknown_fields(const ProtobufCMessage *m, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (m->n_unknown_fields || depth > 8)
+		return 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *v =
+			        *(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (size_t k = 0; k < n; k++)
+				if (!no_unknown_fields(v[k], depth + 1))
+					return 0;
+		} else {
+			const ProtobufCMessage *sub =
+			        *(ProtobufCMessage *const *)(base + f->offset);
+
+			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+			    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+				continue;
+			if (sub && !no_unknown_fields(sub, depth + 1))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 int hv_envelope_validate(const hv_envelope *env)
 {
 	int ok;
+
+	if (!no_unknown_fields(&env->base, 0))
+		return -EBADMSG;
 
 	switch (env->body_case) {
 	case HVIPE__ENVELOPE__BODY_HELLO:

@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dev_pump_rx(&d);
 	dev_process_tx(&d); /* the same ring again, now with connections in place */
 
-	dev_reset_conns(&d);
+	dev_reset_conns(&d, "fuzz");
 	free(mem);
 	return 0;
 }

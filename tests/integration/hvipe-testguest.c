@@ -363,6 +363,85 @@ static int run(int fd, struct sim_guest *g, const struct opts *o, X509 *cert)
 	return r;
 }
 
+/*
+ * Write seed inputs for the fuzzers: one frame per message a guest sends
+ * (fuzz_frame), and the same prefixed with the session state byte
+ * (fuzz_hostd_handlers: 0 hello, 1 evidence, 2 result, 3 idle).
+ */
+static int emit(const char *frame_dir, const char *handler_dir, struct sim_guest *g)
+{
+	static const uint8_t nonce[32];
+	hv_envelope env = HVIPE__ENVELOPE__INIT;
+	Hvipe__Hello h = HVIPE__HELLO__INIT;
+	Hvipe__PolicyResult pr = HVIPE__POLICY_RESULT__INIT;
+	Hvipe__AuditBatch b = HVIPE__AUDIT_BATCH__INIT;
+	Hvipe__AuditRecord rec = HVIPE__AUDIT_RECORD__INIT, *rp = &rec;
+	struct sim_evidence s;
+	struct {
+		const char *name;
+		uint8_t state;
+	} out[4] = {{"hello", 0}, {"evidence", 1}, {"policy_result", 2}, {"audit", 3}};
+
+	h.protocol_version = 1;
+	h.capabilities = 3;
+	h.agent_version = (char *)"seed";
+	h.kernel_release = (char *)"6.12";
+	h.mode = HVIPE__AGENT_MODE__AGENT_MODE_DAEMON;
+	sim_evidence_build(g, nonce, &s);
+	pr.update_seq = 1;
+	pr.step = (char *)"load";
+	pr.reason = (char *)"";
+	pr.active_name = (char *)"hvipe";
+	pr.active_version = (char *)"1.0.1";
+	rec.type = 1420;
+	rec.text = (char *)"ipe_op=EXECUTE action=DENY";
+	b.records = &rp;
+	b.n_records = 1;
+	for (int i = 0; i < 4; i++) {
+		struct hv_buf buf;
+		char path[1200];
+		FILE *f;
+
+		env.seq = 1;
+		switch (i) {
+		case 0:
+			env.body_case = HVIPE__ENVELOPE__BODY_HELLO;
+			env.hello = &h;
+			break;
+		case 1:
+			env.body_case = HVIPE__ENVELOPE__BODY_EVIDENCE;
+			env.evidence = &s.ev;
+			break;
+		case 2:
+			env.body_case = HVIPE__ENVELOPE__BODY_POLICY_RESULT;
+			env.policy_result = &pr;
+			break;
+		default:
+			env.body_case = HVIPE__ENVELOPE__BODY_AUDIT_BATCH;
+			env.audit_batch = &b;
+			break;
+		}
+		hv_buf_init(&buf, HV_PROTO_MAX_FRAME + 8);
+		if (hv_frame_encode(&env, &buf) < 0)
+			return 1;
+		snprintf(path, sizeof(path), "%s/%s", frame_dir, out[i].name);
+		f = fopen(path, "w");
+		if (!f)
+			return 1;
+		fwrite(buf.data, 1, buf.len, f);
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/%s", handler_dir, out[i].name);
+		f = fopen(path, "w");
+		if (!f)
+			return 1;
+		fputc(out[i].state, f);
+		fwrite(buf.data, 1, buf.len, f);
+		fclose(f);
+		hv_buf_free(&buf);
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hvipe-testguest --connect PATH --root-hash HEX [options]\n"
@@ -375,7 +454,9 @@ static void usage(FILE *f)
 	           "  --audit TEXT        send one audit record and wait for its Ack\n"
 	           "  --boot-id HEX       16-byte boot id\n"
 	           "  --fault garbage|oversized|zero|truncated|stall|unexpected|silent|flood\n"
-	           "  --timeout-ms N      how long to wait for the host (default 20000)\n");
+	           "  --timeout-ms N      how long to wait for the host (default 20000)\n"
+	           "  --emit-seeds DIR    write fuzzer seeds to DIR/fuzz_frame, "
+	           "DIR/fuzz_hostd_handlers\n");
 }
 
 int main(int argc, char **argv)
@@ -400,11 +481,12 @@ int main(int argc, char **argv)
 	        {"fault", required_argument, NULL, 'F'},
 	        {"timeout-ms", required_argument, NULL, 'T'},
 	        {"help", no_argument, NULL, 'h'},
+	        {"emit-seeds", required_argument, NULL, 'Z'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct opts o = {.heartbeats = 1, .timeout_ms = 20000};
 	struct sim_guest g;
-	const char *root = NULL, *rep_ver = NULL, *rep_dig = NULL;
+	const char *root = NULL, *rep_ver = NULL, *rep_dig = NULL, *emit_dir = NULL;
 	X509 *cert = NULL;
 	int c, fd, r, n;
 
@@ -469,10 +551,21 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'Z':
+			emit_dir = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (emit_dir) {
+		char fd_[560], hd[560];
+
+		snprintf(fd_, sizeof(fd_), "%s/fuzz_frame", emit_dir);
+		snprintf(hd, sizeof(hd), "%s/fuzz_hostd_handlers", emit_dir);
+		memset(g.root_hash, 0x51, 32);
+		return emit(fd_, hd, &g);
 	}
 	if (!o.connect || !root) {
 		usage(stderr);

@@ -443,6 +443,15 @@ static void test_connect_errors(void **state)
 
 	assert_int_equal(ga_addr_parse("unix:/tmp/hvipe-guestd-no-such-socket", &a), 0);
 	assert_int_equal(ga_connect(&a, 1000), -ENOENT);
+
+	/* vsock to a port nobody serves fails with an errno, whether or not this
+	 * machine has vsock at all (-ENODEV then); it never returns a socket. */
+	assert_int_equal(ga_addr_parse("vsock:2:1", &a), 0);
+	int r = ga_connect(&a, 2000);
+
+	print_message("vsock:2:1 -> %d\n", r);
+	assert_true(r < 0);
+	assert_true(r != -EINVAL);
 }
 
 static void test_backoff(void **state)

@@ -224,6 +224,40 @@ static void test_dm_file_missing(void **state)
 	assert_int_equal(ga_dm_file_list((void *)FX "guestd/no-such-file", &t, &n), -ENOENT);
 }
 
+/*
+ * More policies than the protocol carries: the active one is still reported,
+ * even when the directory lists it last (marked so from `ls -f`, readdir's
+ * own order, so that without the code it would fall outside the 64 kept).
+ */
+static void test_many_policies_keep_active(void **state)
+{
+	char dir[] = "/tmp/hvipe-guestd-ut-XXXXXX", cmd[600], last[32] = "";
+	struct ga_ipe *ipe = calloc(1, sizeof(*ipe));
+	bool found = false;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+	         "cp -r " FX "securityfs-empty/. %s/ && cd %s/ipe/policies && "
+	         "for i in $(seq 1 80); do mkdir p$i && printf p$i > p$i/name && "
+	         "printf 0.0.$i > p$i/version && printf 0 > p$i/active; done && "
+	         "last=$(ls -f | grep '^p' | tail -1) && printf 1 > $last/active && "
+	         "printf %%s $last > ../../last",
+	         dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_true(ga_read_small(dir, "last", last, sizeof(last)) > 0);
+	assert_int_equal(ga_ipe_collect(dir, ipe), 0);
+	assert_int_equal(ipe->n_policies, HV_PROTO_MAX_POLICIES);
+	for (size_t i = 0; i < ipe->n_policies; i++)
+		if (ipe->policies[i].active) {
+			assert_string_equal(ipe->policies[i].name, last);
+			found = true;
+		}
+	assert_true(found);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(ipe);
+}
+
 static void test_boot_id(void **state)
 {
 	uint8_t b[16];
@@ -259,6 +293,7 @@ int main(void)
 	        cmocka_unit_test(test_no_ipe),
 	        cmocka_unit_test(test_dm_errors),
 	        cmocka_unit_test(test_boot_id),
+	        cmocka_unit_test(test_many_policies_keep_active),
 	        cmocka_unit_test(test_dm_file_missing),
 	        cmocka_unit_test(test_read_small_bounded),
 	};

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include <cmocka.h>
 
 #include "../../host/vsockd/dev.h"
+#include "../../host/vsockd/vhost_user.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 
@@ -135,9 +139,19 @@ static struct vsock_hdr hdr(uint16_t op, uint32_t src_port, uint32_t dst_port, u
 
 static void test_hdr_roundtrip(void **state)
 {
-	struct vsock_hdr h = hdr(VSOCK_OP_RW, 0xdeadbeef, 0xfffffffe, 7), back;
+	struct vsock_hdr h, back;
 	uint8_t raw[VSOCK_HDR_LEN];
 
+	memset(&h, 0, sizeof(h)); /* padding too: the whole struct is compared */
+	memset(&back, 0, sizeof(back));
+	h.src_cid = 3;
+	h.dst_cid = 2;
+	h.src_port = 0xdeadbeef;
+	h.dst_port = 0xfffffffe;
+	h.len = 7;
+	h.type = 1;
+	h.op = VSOCK_OP_RW;
+	h.buf_alloc = 262144;
 	h.flags = 3;
 	h.fwd_cnt = 0x80000001u;
 	vsock_hdr_encode(raw, &h);
@@ -429,9 +443,10 @@ static void test_walker_malformed_table(void **state)
 			big.used_qva = big.desc_qva + 0xa00;
 			big.addr_set = big.started = big.enabled = true;
 			assert_int_equal(vq_map(&big, &g->vm), 0);
-			for (unsigned i = 0; i < 128; i++)
-				((struct vring_desc_le *)d)[i] =
-				        (struct vring_desc_le){ok, 1, VRING_DESC_F_NEXT, i + 1};
+			/* 100 in-range, loop-free elements: only the segment cap rejects it */
+			for (unsigned i = 0; i < 100; i++)
+				((struct vring_desc_le *)d)[i] = (struct vring_desc_le){
+				        ok, 1, i < 99 ? VRING_DESC_F_NEXT : 0, i + 1};
 			memcpy(av + 4, &zero, 2);
 			memcpy(av + 2, &one, 2);
 			if (vq_pop(&big, &g->vm, &ch) != -EBADMSG)
@@ -526,7 +541,7 @@ static int dev_teardown(void **state)
 	struct devt *t = *state;
 	char path[128];
 
-	dev_reset_conns(&t->d);
+	dev_reset_conns(&t->d, "test");
 	close(t->lfd);
 	snprintf(path, sizeof(path), "%s_1234", t->base);
 	unlink(path);
@@ -726,9 +741,8 @@ static void test_dev_malformed_tx_chain(void **state)
 {
 	struct devt *t = *state;
 	struct vsock_hdr r;
-	uint32_t ulen;
+	uint32_t ulen, id;
 
-	post_rx(t, 0, 4096);
 	/* header descriptor pointing outside guest memory */
 	set_desc(&t->g, 1, 0, 0x10, VSOCK_HDR_LEN, 0, 0);
 	publish(&t->g, 1, 0);
@@ -739,14 +753,427 @@ static void test_dev_malformed_tx_chain(void **state)
 	assert_int_equal(used_idx(&t->g, 1), 2); /* both chains returned */
 	assert_int_equal(t->d.stats.bad_chains, 1);
 	assert_int_equal(t->d.stats.bad_packets, 1);
-	assert_int_equal(used_idx(&t->g, 0), 0); /* no sensible RST target */
-	/* an rx buffer too small for a header is returned unused */
+	assert_int_equal(t->d.ctl_len, 0); /* no sensible RST target */
+
+	/* rx buffers the device cannot use come back empty; the RST goes to the next good one */
+	set_desc(&t->g, 0, 5, galloc(&t->g, 8), 8, VRING_DESC_F_WRITE, 0); /* too small */
+	publish(&t->g, 0, 5);
+	set_desc(&t->g, 0, 6, galloc(&t->g, 64), 64, 0, 0); /* not device-writable */
+	publish(&t->g, 0, 6);
+	post_rx(t, 7, 4096);
 	struct vsock_hdr h = hdr(VSOCK_OP_RW, 1, 2, 0);
-	set_desc(&t->g, 0, 5, galloc(&t->g, 8), 8, VRING_DESC_F_WRITE, 0);
-	(void)r;
-	(void)ulen;
-	send_tx(t, 2, &h, NULL, 0); /* RST owed; first rx buffer is fine */
-	assert_int_equal(used_idx(&t->g, 0), 1);
+	send_tx(t, 2, &h, NULL, 0); /* unknown connection: RST owed */
+	assert_int_equal(used_idx(&t->g, 0), 3);
+	used_elem(&t->g, 0, 0, &id, &ulen);
+	assert_int_equal(id, 5);
+	assert_int_equal(ulen, 0);
+	used_elem(&t->g, 0, 1, &id, &ulen);
+	assert_int_equal(id, 6);
+	assert_int_equal(ulen, 0);
+	rx_pkt(t, 2, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RST);
+	assert_int_equal(t->d.stats.bad_chains, 3);
+}
+
+/* One host read fills several rx buffers, within credit; unused ones are given back. */
+static void test_dev_rx_batch(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 9, 1234, 0), r;
+	uint32_t ulen;
+	static uint8_t data[10000];
+	int hfd;
+
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	h.buf_alloc = 9000;
+	for (unsigned i = 0; i < 5; i++)
+		post_rx(t, i, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RESPONSE);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_int_equal(write(hfd, data, sizeof(data)), (ssize_t)sizeof(data));
+	struct conn *c = conn_lookup(&t->d.conns, 1234, 9);
+	dev_conn_event(&t->d, c, 1);
+	dev_pump_rx(&t->d);
+	/* 9000 bytes of credit: 4052 + 4052 + 896, and the 5th buffer stays posted */
+	static const uint32_t want[] = {4052, 4052, 896};
+	size_t off = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		const uint8_t *p = rx_pkt(t, 1 + i, &r, &ulen);
+
+		assert_int_equal(r.op, VSOCK_OP_RW);
+		assert_int_equal(r.len, want[i]);
+		assert_int_equal(ulen, VSOCK_HDR_LEN + want[i]);
+		assert_memory_equal(p, data + off, want[i]);
+		off += want[i];
+	}
+	assert_int_equal(used_idx(&t->g, 0), 4);
+	assert_int_equal(t->d.vq[VQ_RX].last_avail, 4);
+	/* more credit: the rest arrives in the buffer that was given back */
+	h = hdr(VSOCK_OP_CREDIT_UPDATE, 9, 1234, 0);
+	h.buf_alloc = 9000;
+	h.fwd_cnt = 9000;
+	send_tx(t, 2, &h, NULL, 0);
+	const uint8_t *p = rx_pkt(t, 4, &r, &ulen);
+	assert_int_equal(r.len, 1000);
+	assert_memory_equal(p, data + 9000, 1000);
+	close(hfd);
+}
+
+/* Out of fds, accept() must report it instead of leaving a pending client to spin on. */
+static void test_dev_accept_emfile(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct rlimit old, low;
+	int lfd, cfd, next;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	next = dup(0);
+	close(next);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)next; /* no fd number left for accept() */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = dev_accept(&t->d, lfd);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(r, -EMFILE);
+	assert_int_equal(dev_accept(&t->d, lfd), 0); /* with fds again the client is taken */
+	assert_int_equal(t->d.conns.count, 1);
+	close(cfd);
+	close(lfd);
+	unlink(t->base);
+}
+
+/* Handshakes past their deadline are dropped; an answered REQUEST is withdrawn with RST. */
+static void test_dev_connect_timeouts(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vsock_hdr r;
+	uint32_t ulen;
+	int lfd, silent, asked;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	silent = socket(AF_UNIX, SOCK_STREAM, 0); /* never sends CONNECT */
+	asked = socket(AF_UNIX, SOCK_STREAM, 0);  /* the guest never answers */
+	assert_int_equal(connect(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(connect(asked, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(asked, "CONNECT 77\n", 11), 11);
+	t->d.now_ms = 1000;
+	dev_accept(&t->d, lfd);
+	assert_int_equal(t->d.conns.count, 2);
+	for (struct conn *c = t->d.conns.head; c; c = c->next)
+		dev_conn_event(&t->d, c, 1);
+	post_rx(t, 0, 4096);
+	post_rx(t, 1, 4096);
+	dev_pump_rx(&t->d);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_REQUEST);
+
+	dev_tick(&t->d, 1000 + DEV_CONNECT_TIMEOUT_MS - 1);
+	assert_int_equal(t->d.conns.count, 2);
+	dev_tick(&t->d, 1000 + DEV_CONNECT_TIMEOUT_MS + 1);
+	assert_int_equal(t->d.conns.count, 0);
+	rx_pkt(t, 1, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RST);
+	assert_int_equal(r.dst_port, 77);
+	char buf[8];
+	assert_int_equal(read(asked, buf, sizeof(buf)), 0); /* closed without an OK line */
+	assert_int_equal(read(silent, buf, sizeof(buf)), 0);
+	close(asked);
+	close(silent);
+	close(lfd);
+	unlink(t->base);
+}
+
+static void test_dev_log_rate_limit(void **state)
+{
+	struct devt *t = *state;
+
+	for (unsigned i = 0; i < DEV_LOG_BURST + 10; i++) {
+		struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, i, 1, 0);
+
+		h.type = 2; /* refused: logged and answered with RST */
+		send_tx(t, i % RING_N, &h, NULL, 0);
+	}
+	assert_int_equal(t->d.stats.bad_packets, DEV_LOG_BURST + 10);
+	assert_int_equal(t->d.log_suppressed, 10);
+	assert_int_equal(t->d.ctl_len, DEV_LOG_BURST + 10); /* every one still gets its RST */
+	t->d.now_ms += 1000;                                /* a second later lines flow again */
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 99, 1, 0);
+	h.type = 2;
+	send_tx(t, 0, &h, NULL, 0);
+	assert_int_equal(t->d.log_suppressed, 0);
+}
+
+/* ---- vhost-user session ---------------------------------------------------- */
+
+struct vut {
+	int peer; /* QEMU's end */
+	struct vu_session s;
+	struct vsock_dev d;
+	int memfd;
+};
+
+static void vu_send(struct vut *t, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+                    const int *fds, unsigned nfds)
+{
+	uint8_t buf[12 + 512];
+	uint32_t h[3] = {req, flags, size};
+	union {
+		char b[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {buf, 12 + size};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	memcpy(buf, h, 12);
+	if (size)
+		memcpy(buf + 12, p, size);
+	if (nfds) {
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	assert_int_equal(sendmsg(t->peer, &mh, 0), (ssize_t)(12 + size));
+}
+
+/* Send, let the back-end handle it, and return its status. */
+static int vu_do(struct vut *t, uint32_t req, uint32_t flags, const void *p, uint32_t size,
+                 const int *fds, unsigned nfds)
+{
+	vu_send(t, req, flags, p, size, fds, nfds);
+	return vu_session_handle(&t->s);
+}
+
+/* Read one reply; check its header; return the payload size. */
+static uint32_t vu_reply(struct vut *t, uint32_t req, void *out, uint32_t max)
+{
+	uint32_t h[3];
+
+	assert_int_equal(recv(t->peer, h, 12, MSG_DONTWAIT), 12);
+	assert_int_equal(h[0], req);
+	assert_int_equal(h[1], 0x5); /* version 1 | REPLY, never NEED_REPLY */
+	assert_true(h[2] <= max);
+	if (h[2])
+		assert_int_equal(recv(t->peer, out, h[2], MSG_DONTWAIT), (ssize_t)h[2]);
+	return h[2];
+}
+
+static void vu_no_reply(struct vut *t)
+{
+	char c;
+
+	assert_int_equal(recv(t->peer, &c, 1, MSG_DONTWAIT), -1);
+}
+
+static int vu_setup(void **state)
+{
+	struct vut *t = calloc(1, sizeof(*t));
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	t->peer = sv[0];
+	assert_int_equal(dev_init(&t->d, 7, "/nonexistent/v", -1), 0);
+	vu_session_init(&t->s, sv[1], &t->d);
+	t->memfd = memfd_create("guest", 0);
+	assert_int_equal(ftruncate(t->memfd, MEM_SIZE), 0);
+	*state = t;
+	return 0;
+}
+
+static int vu_teardown(void **state)
+{
+	struct vut *t = *state;
+
+	vu_session_close(&t->s);
+	close(t->peer);
+	close(t->memfd);
+	free(t);
+	return 0;
+}
+
+static void test_vu_negotiation(void **state)
+{
+	struct vut *t = *state;
+	uint64_t v = 0;
+	uint8_t cfg[20] = {0};
+
+	assert_int_equal(vu_do(t, 1, 1, NULL, 0, NULL, 0), 0); /* GET_FEATURES */
+	assert_int_equal(vu_reply(t, 1, &v, 8), 8);
+	assert_true(v & (1ull << 32));                                  /* VERSION_1 */
+	assert_true(v & (1ull << 30));                                  /* PROTOCOL_FEATURES */
+	assert_false(v & ((1ull << 28) | (1ull << 29) | (1ull << 34))); /* not offered */
+	assert_int_equal(vu_do(t, 15, 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 15, &v, 8), 8);
+	assert_true(v & (1ull << 9)); /* CONFIG, which QEMU requires */
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0);
+	vu_no_reply(t);
+
+	uint32_t req[3] = {0, 8, 0};
+	memcpy(cfg, req, 12);
+	assert_int_equal(vu_do(t, 24, 1, cfg, 20, NULL, 0), 0); /* GET_CONFIG */
+	assert_int_equal(vu_reply(t, 24, cfg, 20), 20);
+	memcpy(&v, cfg + 12, 8);
+	assert_int_equal(v, 7);
+
+	/* Features we never offered are refused, and with REPLY_ACK QEMU hears it. */
+	v = 1ull << 29;
+	assert_int_equal(vu_do(t, 2, 1 | 8, &v, 8, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 2, &v, 8), 8);
+	assert_int_not_equal(v, 0);
+	/* Unknown request with NEED_REPLY: failure reply, session continues. */
+	assert_int_equal(vu_do(t, 99, 1 | 8, NULL, 0, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 99, &v, 8), 8);
+	assert_int_equal(v, 1);
+	/* A header claiming a payload beyond any message is a protocol error. */
+	uint32_t bad[3] = {1, 1, 1u << 20};
+	assert_int_equal(send(t->peer, bad, 12, 0), 12);
+	assert_int_equal(vu_session_handle(&t->s), -EPROTO);
+}
+
+static void set_mem(struct vut *t, int expect_ack)
+{
+	uint8_t tbl[8 + 32] = {0};
+	uint64_t r[4] = {GPA_BASE, MEM_SIZE, QVA_BASE, 0}, v = 99;
+	uint32_t n = 1;
+
+	memcpy(tbl, &n, 4);
+	memcpy(tbl + 8, r, 32);
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, (uint64_t)expect_ack);
+}
+
+static void start_ring(struct vut *t, uint32_t idx, uint32_t base, uint64_t off)
+{
+	uint32_t st[2] = {idx, RING_N};
+	uint8_t addr[40] = {0};
+	uint64_t a[3] = {QVA_BASE + off + DESC_OFF, QVA_BASE + off + USED_OFF,
+	                 QVA_BASE + off + AVAIL_OFF};
+	int kfd = eventfd(0, EFD_NONBLOCK);
+	uint64_t k = idx;
+
+	assert_int_equal(vu_do(t, 8, 1, st, 8, NULL, 0), 0);
+	st[1] = base;
+	assert_int_equal(vu_do(t, 10, 1, st, 8, NULL, 0), 0);
+	memcpy(addr, &idx, 4);
+	memcpy(addr + 8, a, 24);
+	assert_int_equal(vu_do(t, 9, 1, addr, 40, NULL, 0), 0);
+	assert_int_equal(vu_do(t, 12, 1, &k, 8, &kfd, 1), 0);
+	close(kfd); /* the back-end holds its own copy */
+	st[1] = 1;
+	assert_int_equal(vu_do(t, 18, 1, st, 8, NULL, 0), 0);
+	vu_no_reply(t);
+}
+
+static uint32_t stop_ring(struct vut *t, uint32_t idx)
+{
+	uint32_t st[2] = {idx, 0};
+
+	assert_int_equal(vu_do(t, 18, 1, st, 8, NULL, 0), 0);
+	assert_int_equal(vu_do(t, 11, 1, st, 8, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 11, st, 8), 8);
+	assert_int_equal(st[0], idx);
+	return st[1];
+}
+
+static void test_vu_rings_pause_and_reset(void **state)
+{
+	struct vut *t = *state;
+	uint64_t v = (1ull << 32) | (1ull << 30);
+	struct conn *c;
+
+	v = 1ull << 3 | 1ull << 9;
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0); /* REPLY_ACK|CONFIG */
+	v = (1ull << 32) | (1ull << 30);
+	assert_int_equal(vu_do(t, 2, 1, &v, 8, NULL, 0), 0);
+	set_mem(t, 0);
+	start_ring(t, 0, 0, 0);
+	start_ring(t, 1, 0, RING_SPAN);
+	assert_true(vq_ready(&t->d.vq[0]) && vq_ready(&t->d.vq[1]));
+
+	/* a live host connection, and some ring progress */
+	assert_int_equal(conn_new(&t->d.conns, -1, &c), 0);
+	c->state = CONN_ESTABLISHED;
+	c->host_port = 1;
+	c->guest_port = 2;
+	assert_int_equal(conn_hash_add(&t->d.conns, c), 0);
+	/* the guest made 42 tx entries available and we consumed them all */
+	uint8_t *gm = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	uint16_t idx42 = 42;
+	assert_true(gm != MAP_FAILED);
+	memcpy(gm + RING_SPAN + AVAIL_OFF + 2, &idx42, 2);
+	memcpy(gm + RING_SPAN + USED_OFF + 2, &idx42, 2);
+	munmap(gm, MEM_SIZE);
+	t->d.vq[1].last_avail = 42;
+
+	/* pause: rings stop, base is reported, connection kept */
+	assert_int_equal(stop_ring(t, 0), 0);
+	assert_int_equal(stop_ring(t, 1), 42);
+	assert_false(vq_ready(&t->d.vq[1]));
+	set_mem(t, 0);
+	start_ring(t, 0, 0, 0);
+	start_ring(t, 1, 42, RING_SPAN);
+	assert_int_equal(t->d.vq[1].last_avail, 42);
+	assert_non_null(conn_lookup(&t->d.conns, 1, 2));
+
+	/* driver reset: the guest re-initialises its rings, base back to 0, connections gone */
+	stop_ring(t, 0);
+	stop_ring(t, 1);
+	gm = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	assert_true(gm != MAP_FAILED);
+	memset(gm, 0, 2 * RING_SPAN);
+	munmap(gm, MEM_SIZE);
+	start_ring(t, 0, 0, 0);
+	start_ring(t, 1, 0, RING_SPAN);
+	assert_null(conn_lookup(&t->d.conns, 1, 2));
+	assert_int_equal(t->d.conns.count, 0);
+
+	/* a ring outside guest memory is refused (REPLY_ACK carries the failure) */
+	uint8_t addr[40] = {0};
+	uint64_t far[3] = {QVA_BASE + MEM_SIZE, QVA_BASE, QVA_BASE};
+	memcpy(addr + 8, far, 24);
+	assert_int_equal(vu_do(t, 9, 1 | 8, addr, 40, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 9, &v, 8), 8);
+	assert_int_not_equal(v, 0);
+	assert_false(vq_ready(&t->d.vq[0]));
+
+	/* QEMU hangs up */
+	close(t->peer);
+	t->peer = -1;
+	assert_int_equal(vu_session_handle(&t->s), -ECONNRESET);
+}
+
+static void test_vu_bad_mem_table(void **state)
+{
+	struct vut *t = *state;
+	uint8_t tbl[8 + 64] = {0};
+	uint32_t n = 2;
+	uint64_t v = 0;
+
+	v = 1ull << 3 | 1ull << 9;
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0);
+	memcpy(tbl, &n, 4); /* two regions, one fd */
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, 1);
+	assert_int_equal(t->d.mem.nregions, 0);
 }
 
 int main(void)
@@ -775,6 +1202,14 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_host_connect, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_connect_timeouts, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_negotiation, vu_setup, vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
+	                                        vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_bad_mem_table, vu_setup, vu_teardown),
 	};
 
 	hv_log_init("test_vsockd", HV_ERR);
