@@ -1,6 +1,11 @@
 # Test programs that are not part of one component. Components add their own
 # unit tests, fuzzers and layers in their module.mk.
 
+# shared/util: bounded buffers and file reading.
+UNIT_TESTS += test_util
+test_util_SRCS := tests/unit/test_util.c
+test_util_LIBS := $(LIBS_cmocka)
+
 # shared/policy: the IPE policy language and its signatures.
 UNIT_TESTS += test_policy test_sign
 test_policy_SRCS := tests/unit/test_policy.c

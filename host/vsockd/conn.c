@@ -99,8 +99,27 @@ void conn_free(struct conn_table *t, struct conn *c)
 	t->count--;
 	if (c->fd >= 0)
 		close(c->fd);
+	c->fd = -1;
 	free(c->fifo);
+	c->fifo = NULL;
+	if (t->defer_free) {
+		c->ep_kind = 0;
+		c->prev = NULL;
+		c->next = t->dead;
+		t->dead = c;
+		return;
+	}
 	free(c);
+}
+
+void conn_reap(struct conn_table *t)
+{
+	while (t->dead) {
+		struct conn *c = t->dead;
+
+		t->dead = c->next;
+		free(c);
+	}
 }
 
 uint32_t conn_alloc_host_port(struct conn_table *t, uint32_t guest_port)

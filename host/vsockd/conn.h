@@ -74,6 +74,14 @@ struct conn_table {
 	unsigned count;
 	struct conn *act_head, *act_tail;
 	uint32_t next_host_port;
+	/*
+	 * With epoll, an event batch may still hold a pointer to a connection
+	 * an earlier event in the same batch closed: conn_free() then only
+	 * retires it (fd closed, ep_kind 0, on this list) and conn_reap()
+	 * frees it once the batch is done.
+	 */
+	bool defer_free;
+	struct conn *dead;
 };
 
 void conn_table_init(struct conn_table *t);
@@ -82,8 +90,13 @@ int conn_new(struct conn_table *t, int fd, struct conn **out);
 /* Enter @c into the hash under its ports; -EEXIST if the key is taken. */
 int conn_hash_add(struct conn_table *t, struct conn *c);
 struct conn *conn_lookup(const struct conn_table *t, uint32_t host_port, uint32_t guest_port);
-/* Unhash, unlink, close the fd, free. */
+/*
+ * Unhash, unlink, close the fd, free. With t->defer_free the memory stays
+ * until conn_reap(), with ep_kind set to 0 so a stale epoll event is ignored.
+ */
 void conn_free(struct conn_table *t, struct conn *c);
+/* Free the connections conn_free() retired. */
+void conn_reap(struct conn_table *t);
 /* A free host port in [2^30, 2^31) for a host-initiated connection to @guest_port. */
 uint32_t conn_alloc_host_port(struct conn_table *t, uint32_t guest_port);
 

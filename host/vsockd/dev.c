@@ -34,6 +34,7 @@ int dev_init(struct vsock_dev *d, uint64_t guest_cid, const char *base, int epfd
 	vq_init(&d->vq[VQ_RX]);
 	vq_init(&d->vq[VQ_TX]);
 	conn_table_init(&d->conns);
+	d->conns.defer_free = epfd >= 0;
 	return 0;
 }
 
@@ -288,7 +289,9 @@ static int guest_response(struct vsock_dev *d, struct conn *c)
 	char ok[24];
 	int n = snprintf(ok, sizeof(ok), "OK %u\n", c->host_port);
 
-	if (c->state != CONN_LOCAL_INIT) {
+	/* Only an answer to a REQUEST we sent: a guest that guesses the host port
+	 * cannot get "OK" to the host client before the guest was asked. */
+	if (c->state != CONN_LOCAL_INIT || (c->owed & CONN_TX_REQUEST)) {
 		conn_close(d, c, true, "unexpected_response");
 		return -ECONNRESET;
 	}
@@ -486,6 +489,17 @@ static int conn_rx_data(struct vsock_dev *d, struct conn *c, const struct vq_cha
 	cap[0] = chain_payload_iov(ch, budget < VSOCK_MAX_PAYLOAD ? budget : VSOCK_MAX_PAYLOAD, iov,
 	                           &n, ARRAY_SIZE(iov));
 	budget -= cap[0];
+	if (n == 0) {
+		/*
+		 * A header-only buffer has no room for data, and readv() of no
+		 * iovecs returns 0, which would read as EOF. Use the buffer for a
+		 * credit update instead, so it is not handed back and re-popped.
+		 */
+		struct vsock_hdr h = conn_hdr(d, c, VSOCK_OP_CREDIT_UPDATE);
+
+		rx_complete(d, ch, &h);
+		return 1;
+	}
 	while (nch < DEV_RX_BATCH && budget && n < ARRAY_SIZE(iov)) {
 		struct vq_chain *x = &d->rx_batch[nch];
 		int p = vq_pop(vq, &d->mem, x);
@@ -685,6 +699,8 @@ static void host_connect_line(struct vsock_dev *d, struct conn *c)
 
 void dev_conn_event(struct vsock_dev *d, struct conn *c, uint32_t events)
 {
+	if (c->ep_kind != EP_CONN)
+		return; /* closed earlier in this epoll batch */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->readable = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -752,4 +768,9 @@ void dev_reset_conns(struct vsock_dev *d, const char *reason)
 	if (n)
 		hv_log(HV_NOTICE, "vm=cid:%llu step=reset connections=%u reason=%s",
 		       (unsigned long long)d->guest_cid, n, reason);
+}
+
+void dev_reap(struct vsock_dev *d)
+{
+	conn_reap(&d->conns);
 }

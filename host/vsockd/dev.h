@@ -85,5 +85,11 @@ int dev_accept(struct vsock_dev *d, int lfd);
 void dev_tick(struct vsock_dev *d, uint64_t now_ms);
 /* Close every host socket and forget every connection; @reason goes to the log. */
 void dev_reset_conns(struct vsock_dev *d, const char *reason);
+/*
+ * Free the connections closed since the last call. Call it only between epoll
+ * batches: until then a closed connection's memory stays valid (ep_kind 0) so a
+ * later event of the same batch that names it is skipped, not a use after free.
+ */
+void dev_reap(struct vsock_dev *d);
 
 #endif

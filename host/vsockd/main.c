@@ -391,9 +391,12 @@ static int run(const struct opts *o)
 			}
 		}
 		dev_pump_rx(&dev);
+		/* Only now may closed connections go: the batch no longer names them. */
+		dev_reap(&dev);
 	}
 out:
 	vu_session_close(&s);
+	dev_reap(&dev);
 	if (vlfd >= 0) {
 		close(vlfd);
 		unlink(o->socket);

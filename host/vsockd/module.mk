@@ -11,6 +11,8 @@ test_vsockd_LIBS := $(LIBS_cmocka)
 
 FUZZERS += fuzz_vsock_tx
 fuzz_vsock_tx_SRCS := tests/fuzz/fuzz_vsock_tx.c $(VSOCKD_LIB_SRCS)
+FUZZERS += fuzz_vhost_user
+fuzz_vhost_user_SRCS := tests/fuzz/fuzz_vhost_user.c $(VSOCKD_LIB_SRCS)
 
 TEST_LAYERS += test-vsockd
 BENCHES += tests/bench/vsockd-bench

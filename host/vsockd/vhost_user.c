@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -185,6 +186,17 @@ static int set_mem_table(struct vu_session *s, struct vu_msg *m)
 			return -EBADMSG;
 		}
 		r->map_len = r->size + f[3];
+		/*
+		 * Pages past the end of a file fault with SIGBUS when the guest's
+		 * rings point there: a region must lie inside its file. (A front-end
+		 * that truncates the file afterwards can still do that; it owns the VM.)
+		 */
+		struct stat st;
+		if (fstat(m->fds[i], &st) < 0 ||
+		    (S_ISREG(st.st_mode) && (uint64_t)st.st_size < r->map_len)) {
+			vu_mem_clear(&mem);
+			return -EINVAL;
+		}
 		r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		              m->fds[i], 0);
 		if (r->map == MAP_FAILED) {
@@ -339,6 +351,13 @@ static int dispatch(struct vu_session *s, struct vu_msg *m, bool *replied)
 		if (num == 0 || num > VQ_MAX_SIZE || (num & (num - 1)))
 			return -EINVAL;
 		d->vq[idx].num = num;
+		/*
+		 * The ring was mapped for the old size: remap, which leaves it
+		 * unmapped if it no longer fits. Like a new memory table, that is
+		 * not an error yet: QEMU resends NUM before ADDR on every start.
+		 */
+		if (d->vq[idx].addr_set)
+			vq_map(&d->vq[idx], &d->mem);
 		return 0;
 	case VU_SET_VRING_ADDR:
 		return set_vring_addr(s, m);

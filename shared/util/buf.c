@@ -164,14 +164,18 @@ int hv_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	for (;;) {
 		ssize_t n;
 
-		if (cap - have < 4096 + 1) {
+		/*
+		 * Grow while below the cap (max + 1 bytes, to see one too many, and
+		 * the NUL). At the cap there is still room for a byte, since have <=
+		 * max here: pipes and seq_files deliver short reads, so only EOF or
+		 * that extra byte decides.
+		 */
+		if (cap - have < 4096 + 1 && cap < max + 2) {
 			size_t ncap = cap ? cap * 2 : 8192;
 			uint8_t *nd;
 
 			if (ncap > max + 2)
 				ncap = max + 2;
-			if (ncap <= cap)
-				return -EFBIG;
 			nd = realloc(data, ncap);
 			if (!nd)
 				return -ENOMEM;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -737,6 +738,39 @@ static void test_dev_host_connect(void **state)
 	unlink(t->base);
 }
 
+/* A RESPONSE for a host-initiated connection whose REQUEST was not sent yet is refused. */
+static void test_dev_response_before_request(void **state)
+{
+	struct devt *t = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct vsock_hdr h;
+	char line[32] = {0};
+	int lfd, cfd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", t->base);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(cfd, "CONNECT 5000\n", 13), 13);
+	dev_accept(&t->d, lfd);
+	assert_non_null(t->d.conns.head);
+	dev_conn_event(&t->d, t->d.conns.head, 1); /* no rx buffers: REQUEST stays owed */
+	struct conn *c = t->d.conns.head;
+	assert_int_equal(c->state, CONN_LOCAL_INIT);
+	assert_true(c->owed & CONN_TX_REQUEST);
+
+	/* the guest guesses the host port and answers first */
+	h = hdr(VSOCK_OP_RESPONSE, 5000, c->host_port, 0);
+	send_tx(t, 0, &h, NULL, 0);
+	assert_null(t->d.conns.head);
+	assert_true(read(cfd, line, sizeof(line) - 1) <= 0); /* never told "OK" */
+	close(cfd);
+	close(lfd);
+	unlink(t->base);
+}
+
 static void test_dev_malformed_tx_chain(void **state)
 {
 	struct devt *t = *state;
@@ -773,6 +807,81 @@ static void test_dev_malformed_tx_chain(void **state)
 	rx_pkt(t, 2, &r, &ulen);
 	assert_int_equal(r.op, VSOCK_OP_RST);
 	assert_int_equal(t->d.stats.bad_chains, 3);
+}
+
+/*
+ * One epoll batch can hold a tx kick and an event for a connection that the
+ * kick's RST closes: the later event must find the connection retired, not
+ * freed (use after free), until dev_reap() between batches.
+ */
+static void test_dev_stale_event_after_close(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 0x80000002u, 1234, 0);
+	struct epoll_event ev[8];
+	int ep = epoll_create1(0), hfd, n;
+
+	assert_true(ep >= 0);
+	assert_int_equal(dev_init(&t->d, 3, t->base, ep), 0);
+	t->d.mem = t->g.vm;
+	ring_setup(&t->g, &t->d.vq[VQ_RX], 0);
+	ring_setup(&t->g, &t->d.vq[VQ_TX], 1);
+	post_rx(t, 0, 4096);
+	post_rx(t, 1, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	assert_int_equal(write(hfd, "x", 1), 1);
+	n = epoll_wait(ep, ev, 8, 1000);
+	assert_int_equal(n, 1);
+
+	/* the same batch: the guest resets the connection first */
+	h = hdr(VSOCK_OP_RST, 0x80000002u, 1234, 0);
+	send_tx(t, 2, &h, NULL, 0);
+	assert_null(conn_lookup(&t->d.conns, 1234, 0x80000002u));
+	struct conn *c = ev[0].data.ptr;
+	assert_int_not_equal(c->ep_kind, EP_CONN); /* the daemon skips it */
+	dev_conn_event(&t->d, c, ev[0].events);    /* and so would the handler */
+	dev_reap(&t->d);
+	assert_null(t->d.conns.dead);
+	close(hfd);
+	close(ep);
+}
+
+/* An rx buffer with room for the header only must not make host data look like EOF. */
+static void test_dev_header_only_rx_buffer(void **state)
+{
+	struct devt *t = *state;
+	struct vsock_hdr h = hdr(VSOCK_OP_REQUEST, 0x80000003u, 1234, 0), r;
+	uint32_t ulen;
+	int hfd;
+
+	post_rx(t, 0, 4096);
+	send_tx(t, 0, &h, NULL, 0);
+	rx_pkt(t, 0, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RESPONSE);
+	hfd = accept(t->lfd, NULL, NULL);
+	assert_true(hfd >= 0);
+	assert_int_equal(write(hfd, "data", 4), 4);
+	struct conn *c = conn_lookup(&t->d.conns, 1234, 0x80000003u);
+	assert_non_null(c);
+
+	post_rx(t, 1, VSOCK_HDR_LEN);
+	dev_conn_event(&t->d, c, 1 /* EPOLLIN */);
+	dev_pump_rx(&t->d);
+	assert_int_equal(used_idx(&t->g, 0), 2);
+	rx_pkt(t, 1, &r, &ulen);
+	assert_int_not_equal(r.op, VSOCK_OP_SHUTDOWN);
+	assert_false(c->host_eof);
+
+	/* a real buffer then carries the data */
+	post_rx(t, 2, 4096);
+	dev_pump_rx(&t->d);
+	const uint8_t *p = rx_pkt(t, 2, &r, &ulen);
+	assert_int_equal(r.op, VSOCK_OP_RW);
+	assert_int_equal(r.len, 4);
+	assert_memory_equal(p, "data", 4);
+	close(hfd);
 }
 
 /* One host read fills several rx buffers, within credit; unused ones are given back. */
@@ -1160,6 +1269,73 @@ static void test_vu_rings_pause_and_reset(void **state)
 	assert_int_equal(vu_session_handle(&t->s), -ECONNRESET);
 }
 
+/*
+ * SET_VRING_NUM after SET_VRING_ADDR: a ring that fit for 16 entries must not
+ * be walked as 32768 entries past the end of guest memory.
+ */
+static void test_vu_ring_resize_after_addr(void **state)
+{
+	struct vut *t = *state;
+	uint64_t v = 1ull << 3 | 1ull << 9;
+	uint32_t st[2] = {0, RING_N};
+	uint8_t addr[40] = {0};
+	uint64_t a[3] = {QVA_BASE + MEM_SIZE - 16 * RING_N, QVA_BASE + USED_OFF,
+	                 QVA_BASE + AVAIL_OFF};
+	int kfd = eventfd(0, EFD_NONBLOCK);
+	uint64_t k = 0;
+
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0); /* REPLY_ACK|CONFIG */
+	v = (1ull << 32) | (1ull << 30);
+	assert_int_equal(vu_do(t, 2, 1, &v, 8, NULL, 0), 0);
+	set_mem(t, 0);
+	assert_int_equal(vu_do(t, 8, 1, st, 8, NULL, 0), 0);
+	memcpy(addr + 8, a, 24);
+	assert_int_equal(vu_do(t, 9, 1, addr, 40, NULL, 0), 0);
+	assert_int_equal(vu_do(t, 12, 1, &k, 8, &kfd, 1), 0);
+	close(kfd);
+	st[1] = 1;
+	assert_int_equal(vu_do(t, 18, 1, st, 8, NULL, 0), 0);
+	assert_true(vq_ready(&t->d.vq[0]));
+
+	st[1] = VQ_MAX_SIZE;
+	assert_int_equal(vu_do(t, 8, 1, st, 8, NULL, 0), 0);
+	assert_false(vq_ready(&t->d.vq[0]));
+	assert_null(t->d.vq[0].desc);
+
+	/* a fresh ADDR that fits the new size brings the ring back */
+	a[0] = QVA_BASE + DESC_OFF;
+	memcpy(addr + 8, a, 24);
+	assert_int_equal(vu_do(t, 9, 1 | 8, addr, 40, NULL, 0), 0);
+	assert_int_equal(vu_reply(t, 9, &v, 8), 8);
+	assert_int_equal(v, 0);
+	assert_true(vq_ready(&t->d.vq[0]));
+}
+
+/* A region that runs past the end of its file would SIGBUS on first touch. */
+static void test_vu_region_past_file_end(void **state)
+{
+	struct vut *t = *state;
+	uint8_t tbl[8 + 32] = {0};
+	uint64_t r[4] = {GPA_BASE, MEM_SIZE, QVA_BASE, 4096}, v = 0;
+	uint32_t n = 1;
+
+	v = 1ull << 3 | 1ull << 9;
+	assert_int_equal(vu_do(t, 16, 1, &v, 8, NULL, 0), 0);
+	memcpy(tbl, &n, 4);
+	memcpy(tbl + 8, r, 32); /* offset 4096 + MEM_SIZE bytes in a MEM_SIZE file */
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, 1);
+	assert_int_equal(t->d.mem.nregions, 0);
+
+	r[3] = 0; /* the same region at offset 0 fits exactly */
+	memcpy(tbl + 8, r, 32);
+	assert_int_equal(vu_do(t, 5, 1 | 8, tbl, sizeof(tbl), &t->memfd, 1), 0);
+	assert_int_equal(vu_reply(t, 5, &v, 8), 8);
+	assert_int_equal(v, 0);
+	assert_int_equal(t->d.mem.nregions, 1);
+}
+
 static void test_vu_bad_mem_table(void **state)
 {
 	struct vut *t = *state;
@@ -1200,9 +1376,15 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_dev_bridge_and_credit, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_host_connect, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_response_before_request, dev_setup,
+	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_malformed_tx_chain, dev_setup,
 	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_rx_batch, dev_setup, dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_header_only_rx_buffer, dev_setup,
+	                                        dev_teardown),
+	        cmocka_unit_test_setup_teardown(test_dev_stale_event_after_close, dev_setup,
+	                                        dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_accept_emfile, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_connect_timeouts, dev_setup, dev_teardown),
 	        cmocka_unit_test_setup_teardown(test_dev_log_rate_limit, dev_setup, dev_teardown),
@@ -1210,6 +1392,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_vu_rings_pause_and_reset, vu_setup,
 	                                        vu_teardown),
 	        cmocka_unit_test_setup_teardown(test_vu_bad_mem_table, vu_setup, vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_region_past_file_end, vu_setup,
+	                                        vu_teardown),
+	        cmocka_unit_test_setup_teardown(test_vu_ring_resize_after_addr, vu_setup,
+	                                        vu_teardown),
 	};
 
 	hv_log_init("test_vsockd", HV_ERR);
