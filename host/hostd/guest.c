@@ -128,7 +128,7 @@ static int conn_flush(struct hv_conn *c)
 		hv_buf_free(&c->tx);
 		hv_buf_init(&c->tx, TX_MAX);
 	}
-	return sd_event_source_set_io_events(c->io, EPOLLIN | (c->tx.len ? EPOLLOUT : 0));
+	return sd_event_source_set_io_events(c->io, EPOLLIN | EPOLLET | (c->tx.len ? EPOLLOUT : 0));
 }
 
 static int conn_send(struct hv_conn *c, hv_envelope *env)
@@ -142,16 +142,24 @@ static int conn_send(struct hv_conn *c, hv_envelope *env)
 	return conn_flush(c);
 }
 
-static int on_commit(sd_event_source *s, void *userdata)
+static int on_commit(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	hostd_commit_waiting(userdata);
 	return 0;
 }
 
 /*
+ * Group commit window. sd-event dispatches one event per iteration, so a
+ * commit "after this iteration" would cost one fsync per guest when
+ * thousands attest at once; instead the first held frame arms a short
+ * timer and every frame held until it fires shares one fsync.
+ */
+#define GROUP_COMMIT_US 2000
+
+/*
  * Queue @env but hold it until the open transaction is committed: what the
  * frame acknowledges (or the version it carries) is durable before the guest
- * can see it. Many connections share one commit per loop iteration.
+ * can see it.
  */
 static int conn_send_durable(struct hv_conn *c, hv_envelope *env)
 {
@@ -171,11 +179,15 @@ static int conn_send_durable(struct hv_conn *c, hv_envelope *env)
 		h->waiting = n;
 		h->cap_waiting = cap;
 	}
-	if (!h->commit_src && sd_event_add_post(h->loop, &h->commit_src, on_commit, h) < 0)
+	if (!h->commit_src && sd_event_add_time(h->loop, &h->commit_src, CLOCK_MONOTONIC,
+	                                        UINT64_MAX, 1000, on_commit, h) < 0)
 		return -ENOMEM;
 	h->waiting[h->n_waiting++] = c;
 	c->waiting = true;
-	return sd_event_source_set_enabled(h->commit_src, SD_EVENT_ONESHOT);
+	if (h->n_waiting > 1)
+		return 0; /* the timer is armed */
+	r = sd_event_source_set_time(h->commit_src, mono_usec(h) + GROUP_COMMIT_US);
+	return r < 0 ? r : sd_event_source_set_enabled(h->commit_src, SD_EVENT_ONESHOT);
 }
 
 void hostd_commit_waiting(struct hostd *h)
@@ -607,49 +619,78 @@ static int process(struct hv_conn *c, const uint8_t *data, size_t len, size_t *u
 	return r;
 }
 
+/* One read's worth of bytes: decode what is complete, keep the rest. */
+static int take_bytes(struct hv_conn *c, const uint8_t *chunk, size_t n)
+{
+	size_t used;
+	int r;
+
+	if (c->rx.len == 0) {
+		r = process(c, chunk, n, &used);
+		if (r == 0 && used < n)
+			r = hv_buf_append(&c->rx, chunk + used, n - used);
+		return r;
+	}
+	r = hv_buf_append(&c->rx, chunk, n);
+	if (r == 0) {
+		r = process(c, c->rx.data, c->rx.len, &used);
+		hv_buf_consume(&c->rx, used);
+	}
+	if (c->rx.len == 0) {
+		hv_buf_free(&c->rx);
+		hv_buf_init(&c->rx, RX_MAX);
+	}
+	return r;
+}
+
+/*
+ * Guest sockets are edge-triggered: with thousands of guests answering the
+ * same second, a level-triggered epoll set would rescan every ready socket
+ * for each one dispatched. So each wakeup reads until EAGAIN, at most
+ * MAX_READS chunks: a guest that keeps more than that coming is flooding
+ * (no legitimate exchange needs it) and is dropped.
+ */
+#define MAX_READS 8
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	static uint8_t chunk[65536];
 	struct hv_conn *c = userdata;
-	size_t used;
+	const char *why = NULL;
 	ssize_t n;
-	int r;
+	int r = 0, i;
 
-	if (revents & EPOLLOUT) {
-		r = conn_flush(c);
-		if (r < 0) {
-			conn_free(c, "write failed");
-			return 0;
-		}
+	if ((revents & EPOLLOUT) && conn_flush(c) < 0) {
+		conn_free(c, "write failed");
+		return 0;
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
-	n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
-		conn_free(c, n == 0 ? "closed by guest" : "read failed");
-		return 0;
-	}
-	if (c->rx.len == 0) {
-		r = process(c, chunk, (size_t)n, &used);
-		if (r == 0 && used < (size_t)n)
-			r = hv_buf_append(&c->rx, chunk + used, (size_t)n - used);
-	} else {
-		r = hv_buf_append(&c->rx, chunk, (size_t)n);
-		if (r == 0) {
-			r = process(c, c->rx.data, c->rx.len, &used);
-			hv_buf_consume(&c->rx, used);
+	for (i = 0; i < MAX_READS; i++) {
+		n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			why = n == 0 ? "closed by guest" : "read failed";
+			break;
 		}
-		if (c->rx.len == 0) {
-			hv_buf_free(&c->rx);
-			hv_buf_init(&c->rx, RX_MAX);
+		r = take_bytes(c, chunk, (size_t)n);
+		if (r < 0) {
+			why = r == -EPIPE || r == -ECONNRESET ? "closed by guest"
+			      : r == -E2BIG                   ? "guest not reading"
+			                                      : "protocol violation";
+			break;
 		}
 	}
-	if (r < 0)
-		conn_free(c, r == -EPIPE || r == -ECONNRESET ? "closed by guest"
-		             : r == -E2BIG                   ? "guest not reading"
-		                                             : "protocol violation");
+	if (!why) {
+		hv_log(HV_WARN,
+		       "vm=%s cid=%u step=%s verdict=dropped reason=\"flood: over %d KiB at once\"",
+		       vm_name(c), c->vm->cid, state_names[c->st], MAX_READS * 64);
+		why = "flood";
+	}
+	conn_free(c, why);
 	return 0;
 }
 
@@ -705,8 +746,11 @@ static void silence_fired(struct hostd *h, struct hv_vm *vm)
 	hostd_record_verdict(h, vm, &v, false);
 	hv_log(HV_WARN, "vm=%s cid=%u step=heartbeat verdict=violation reason=\"%s\"", vm->name,
 	       vm->cid, reason);
-	vm->in_violation = true;
-	hostd_violation(h, vm, reason);
+	/* Acted on already when the session ended in a violation. */
+	if (!vm->in_violation) {
+		vm->in_violation = true;
+		hostd_violation(h, vm, reason);
+	}
 }
 
 static int on_silence(sd_event_source *s, uint64_t usec, void *userdata)
@@ -776,7 +820,7 @@ static struct hv_conn *conn_new(struct hostd *h, struct hv_vm *vm, int fd)
 	hv_buf_init(&c->rx, RX_MAX);
 	hv_buf_init(&c->tx, TX_MAX);
 	h->n_conns++;
-	r = sd_event_add_io(h->loop, &c->io, fd, EPOLLIN, on_io, c);
+	r = sd_event_add_io(h->loop, &c->io, fd, EPOLLIN | EPOLLET, on_io, c);
 	if (r == 0)
 		r = sd_event_add_time(h->loop, &c->timer, CLOCK_MONOTONIC, UINT64_MAX,
 		                      TIMER_ACCURACY_US, on_timer, c);
@@ -846,16 +890,49 @@ static void accept_vsock(struct hostd *h, struct hv_listener *l, int fd)
 	admit_conn(h, vm, fd, "vsock");
 }
 
+/*
+ * A descriptor kept in reserve for EMFILE: an edge-triggered listener whose
+ * backlog we cannot drain would never be reported again, so at the limit we
+ * accept with the reserve and close at once (the guest retries), and log it.
+ */
+static int reserve_fd = -1;
+
+/* Returns true when a pending connection was taken off the backlog. */
+static bool refuse_at_limit(int lfd)
+{
+	static uint64_t refused;
+	int cfd;
+
+	if (reserve_fd < 0)
+		return false; /* no reserve: it stays queued until a descriptor frees */
+	close(reserve_fd);
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd >= 0)
+		close(cfd);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (refused++ % 1000 == 0)
+		hv_log(HV_ERR,
+		       "step=accept verdict=refused refused=%llu reason=\"descriptor limit "
+		       "reached (RLIMIT_NOFILE): each Unix-socket VM needs two\"",
+		       (unsigned long long)refused);
+	return cfd >= 0;
+}
+
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct hv_listener *l = userdata;
 
-	/* Accept a bounded number per wakeup so a storm cannot starve the loop. */
-	for (int i = 0; i < 64; i++) {
+	/* Edge-triggered (see on_io): accept until the backlog is empty; the
+	 * backlog itself bounds the loop. */
+	for (;;) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && refuse_at_limit(fd))
+				continue;
+			if (errno != EAGAIN)
 				hv_log(HV_ERR, "step=accept reason=\"%s\"", strerror(errno));
 			break;
 		}
@@ -870,6 +947,8 @@ struct hv_listener *hostd_listener_new(struct hostd *h, int fd, hv_accept_fn fn,
 	struct hv_listener *l;
 	int fl = fcntl(fd, F_GETFL);
 
+	if (reserve_fd < 0) /* taken while descriptors are plenty */
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* Sockets from systemd may be blocking: accept() must never wait. */
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return NULL;
@@ -882,7 +961,7 @@ struct hv_listener *hostd_listener_new(struct hostd *h, int fd, hv_accept_fn fn,
 	l->vm = vm;
 	l->path = path ? strdup(path) : NULL;
 	if ((path && !l->path) ||
-	    sd_event_add_io(h->loop, &l->src, fd, EPOLLIN, on_listen, l) < 0) {
+	    sd_event_add_io(h->loop, &l->src, fd, EPOLLIN | EPOLLET, on_listen, l) < 0) {
 		free(l->path);
 		free(l);
 		return NULL;

@@ -36,3 +36,9 @@ FUZZERS += fuzz_frame fuzz_hostd_handlers
 fuzz_frame_SRCS := tests/fuzz/fuzz_frame.c
 fuzz_hostd_handlers_SRCS := tests/fuzz/fuzz_hostd_handlers.c $(HOSTD_CORE_SRCS)
 fuzz_hostd_handlers_LIBS := $(HOSTD_LIBS)
+HOSTD_TEST_TOOLS3 := sign-bench
+sign-bench_SRCS := tests/bench/sign-bench.c
+sign-bench_LIBS := $(LIBS_ssl)
+$(foreach t,$(HOSTD_TEST_TOOLS3),$(eval $(call LINK_template,$(t),test,)))
+
+BENCHES += tests/bench/hostd-bench

@@ -392,33 +392,51 @@ int hostd_vm_set_action(struct hostd *h, struct hv_vm *vm, enum hv_action a)
  */
 struct act_ctx {
 	struct hostd *h;
-	char vm[64];
+	char vm[65];
 	char kind[16];
 	enum hv_action action;
 };
 
+/* A pause or poweroff that took effect marks the VM (the log actuator
+ * takes none): no further action until the operator resumes it. */
+static void mark_paused(struct hostd *h, const char *name, bool paused)
+{
+	struct hv_vm *vm = hostd_vm_by_name(h, name);
+
+	if (!vm || vm->paused == paused)
+		return;
+	vm->paused = paused;
+	if (hv_store_exec(&h->store, NULL, "UPDATE vms SET paused=? WHERE id=?", "ii",
+	                  (int64_t)paused, vm->id) < 0)
+		hv_log(HV_ERR, "vm=%s step=store reason=\"paused mark not stored\"", name);
+}
+
 static void act_done(void *ctx, int err, const char *detail)
 {
 	struct act_ctx *c = ctx;
+	bool effective = strcmp(c->kind, "log") != 0;
 
 	if (err < 0)
 		hv_log(HV_ERR, "vm=%s step=act actuator=%s action=%s result=failed reason=\"%s\"",
 		       c->vm, c->kind, hv_action_name(c->action), detail ? detail : strerror(-err));
-	else if (strcmp(c->kind, "log") != 0)
+	else if (effective)
 		hv_log(HV_NOTICE, "vm=%s step=act actuator=%s action=%s result=done", c->vm,
 		       c->kind, hv_action_name(c->action));
+	if (err == 0 && effective &&
+	    (c->action == HV_ACTION_PAUSE || c->action == HV_ACTION_POWEROFF))
+		mark_paused(c->h, c->vm, true);
 	hostd_action_done(c->h, c->vm, c->action, err, detail ? detail : "");
 	free(c);
 }
 
-static int vm_act(struct hostd *h, struct hv_vm *vm, const struct hv_act_request *req)
+static int vm_act(struct hv_vm *vm, const struct hv_act_request *req)
 {
 	struct act_ctx *c = calloc(1, sizeof(*c));
 	int r;
 
 	if (!c)
 		return -ENOMEM;
-	c->h = h;
+	c->h = vm->h;
 	snprintf(c->vm, sizeof(c->vm), "%s", vm->name);
 	snprintf(c->kind, sizeof(c->kind), "%s", vm->actuator_kind);
 	c->action = req->action;
@@ -446,7 +464,7 @@ int hostd_vm_resume(struct hostd *h, struct hv_vm *vm)
 		return r;
 	vm->paused = false;
 	hostd_event(h, vm, "resume", "operator");
-	return vm_act(h, vm, &req);
+	return vm_act(vm, &req);
 }
 
 int hostd_image_add(struct hostd *h, const char *name, const char *alg, const char *hex,
@@ -758,13 +776,7 @@ void hostd_violation(struct hostd *h, struct hv_vm *vm, const char *reason)
 	hostd_event(h, vm, "violation", reason);
 	if (vm->paused && vm->action != HV_ACTION_LOG)
 		return; /* already acted; the operator resumes */
-	if (vm->action != HV_ACTION_LOG) {
-		vm->paused = true;
-		if (hv_store_exec(&h->store, NULL, "UPDATE vms SET paused=1 WHERE id=?", "i",
-		                  vm->id) == 0)
-			hv_store_commit(&h->store);
-	}
-	r = vm_act(h, vm, &req);
+	r = vm_act(vm, &req);
 	if (r < 0) {
 		hv_log(HV_ERR,
 		       "vm=%s cid=%u step=act actuator=%s action=%s result=failed reason=\"%s\"",
