@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reference-counted shared actuators (see act_shared.h). hostd is single
- * threaded on its loop, so the counters need no lock.
+ * Shared actuators (see act_shared.h). hostd is single threaded on its loop,
+ * so the counters need no lock. The engines outlive their last reference
+ * until hv_actuators_shutdown(): hostd drops the references while it frees
+ * its VM list, and an engine torn down then would run completions (and
+ * libvirt domain events) against a half-freed list.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ static struct {
 int hv_actuators_setup(sd_event *loop, const char *libvirt_uri, hv_domain_event_fn on_event,
                        void *ctx)
 {
-	if (g.qmp.refs || g.libvirt.refs)
+	if (g.qmp.impl.ops || g.libvirt.impl.ops)
 		return -EBUSY;
 	if (g.loop)
 		sd_event_unref(g.loop);
@@ -52,10 +55,16 @@ static void release(void *impl)
 {
 	struct shared *s = impl;
 
-	if (s->refs && --s->refs == 0) {
+	if (s->refs)
+		s->refs--;
+}
+
+static void shared_destroy(struct shared *s)
+{
+	if (s->impl.ops)
 		s->impl.ops->destroy(s->impl.impl);
-		s->impl.ops = NULL;
-	}
+	s->impl.ops = NULL;
+	s->refs = 0;
 }
 
 static const struct hv_actuator_ops qmp_shared_ops = {
@@ -76,7 +85,7 @@ int hv_actuator_qmp_create(const char *target, struct hv_actuator *out)
 
 	if (!target || !*target)
 		return -EINVAL;
-	if (!g.qmp.refs) {
+	if (!g.qmp.impl.ops) {
 		r = ensure_loop();
 		if (r < 0)
 			return r;
@@ -97,7 +106,7 @@ int hv_actuator_libvirt_create(const char *target, struct hv_actuator *out)
 
 	if (!target || !*target)
 		return -EINVAL;
-	if (!g.libvirt.refs) {
+	if (!g.libvirt.impl.ops) {
 		r = ensure_loop();
 		if (r < 0)
 			return r;
@@ -113,14 +122,8 @@ int hv_actuator_libvirt_create(const char *target, struct hv_actuator *out)
 
 void hv_actuators_shutdown(void)
 {
-	if (g.qmp.refs) {
-		g.qmp.refs = 1;
-		release(&g.qmp);
-	}
-	if (g.libvirt.refs) {
-		g.libvirt.refs = 1;
-		release(&g.libvirt);
-	}
+	shared_destroy(&g.qmp);
+	shared_destroy(&g.libvirt);
 	if (g.loop)
 		g.loop = sd_event_unref(g.loop);
 }

@@ -3,7 +3,9 @@
  * hostd's per-VM "qmp" and "libvirt" actuators. All VMs of a kind share one
  * implementation (one libvirt connection and its threads; one QMP engine)
  * on hostd's event loop; each VM's struct hv_actuator holds a reference and
- * its destroy() drops it.
+ * its destroy() drops it. The engines stay until hv_actuators_shutdown(),
+ * which hostd calls after freeing its VMs: pending actions then end with
+ * -ECANCELED and find no VM to update.
  */
 #ifndef HVIPE_HOSTD_ACT_SHARED_H
 #define HVIPE_HOSTD_ACT_SHARED_H
@@ -16,7 +18,8 @@
  * Where the shared actuators run: hostd's loop, the libvirt URI (NULL:
  * $HVIPE_LIBVIRT_URI, else qemu:///system) and who hears libvirt domain
  * events. Call before the first create; without it the thread's default
- * sd-event loop is used. Returns 0 or -EBUSY once an actuator exists.
+ * sd-event loop is used. Returns 0, or -EBUSY while an engine exists (until
+ * hv_actuators_shutdown()).
  */
 int hv_actuators_setup(sd_event *loop, const char *libvirt_uri, hv_domain_event_fn on_event,
                        void *ctx);
@@ -27,7 +30,7 @@ int hv_actuators_setup(sd_event *loop, const char *libvirt_uri, hv_domain_event_
 int hv_actuator_qmp_create(const char *target, struct hv_actuator *out);
 int hv_actuator_libvirt_create(const char *target, struct hv_actuator *out);
 
-/* Release the shared implementations once no VM holds them (tests, exit). */
+/* Tear the shared engines down (at exit, after the VMs are freed). */
 void hv_actuators_shutdown(void);
 
 #endif

@@ -343,6 +343,9 @@ static void test_shared_per_vm_actuators(void **state)
 	assert_string_equal(res.detail, "stopped");
 
 	b.ops->destroy(b.impl);
+	/* The engine outlives its last reference until shutdown. */
+	assert_int_equal(hv_actuators_setup(loop, NULL, NULL, NULL), -EBUSY);
+	hv_actuators_shutdown();
 	assert_int_equal(hv_actuators_setup(loop, NULL, NULL, NULL), 0);
 	hv_actuators_shutdown();
 	sd_event_unref(loop);
