@@ -302,22 +302,26 @@ int main(int argc, char **argv)
 	enum hv_log_level lvl = HV_INFO;
 	char why[256] = "";
 	sigset_t ss;
-	int r;
+	int r, rc = 0;
 
 	/* Take systemd's sockets before anything else opens a descriptor. */
 	int n_listen = sd_listen_fds(1);
 
 	hv_log_init("hvipe-hostd", HV_INFO);
 	hv_config_defaults(&h.cfg);
-	if (parse_args(argc, argv, &h.cfg) < 0)
-		return 2;
+	if (parse_args(argc, argv, &h.cfg) < 0) {
+		rc = 2;
+		goto out;
+	}
 	if (hv_config_finish(&h.cfg, why, sizeof(why)) < 0) {
 		hv_log(HV_ERR, "step=config reason=\"%s\"", why);
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (h.cfg.log_level && parse_level(h.cfg.log_level, &lvl) < 0) {
 		hv_log(HV_ERR, "step=config reason=\"bad log level\"");
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	hv_log_set_level(lvl);
 	raise_nofile(h.cfg.max_conns);
@@ -327,13 +331,15 @@ int main(int argc, char **argv)
 		hv_log(HV_ERR, "step=start key=%s verdict=refused reason=\"%s\"", h.cfg.key_path,
 		       r == -EPERM ? "key file is readable by group or others (chmod 600)"
 		                   : strerror(-r));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	r = hv_signer_open(h.cfg.key_path, h.cfg.cert_path, &h.signer);
 	if (r < 0) {
 		hv_log(HV_ERR, "step=start key=%s cert=%s verdict=refused reason=\"%s\"",
 		       h.cfg.key_path, h.cfg.cert_path, strerror(-r));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (load_guard_tags(&h) < 0)
 		return 1;
@@ -341,7 +347,8 @@ int main(int argc, char **argv)
 	r = hv_store_open(h.cfg.db_path, &h.store, why, sizeof(why));
 	if (r < 0) {
 		hv_log(HV_ERR, "step=start db=%s reason=\"%s\"", h.cfg.db_path, why);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	r = sd_event_default(&h.loop);
 	if (r >= 0)
@@ -353,7 +360,8 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		hv_log(HV_ERR, "step=start db=%s reason=\"loading state: %s\"", h.cfg.db_path,
 		       strerror(-r));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
@@ -370,7 +378,8 @@ int main(int argc, char **argv)
 		r = sd_event_source_set_enabled(h.flush, SD_EVENT_ON);
 	if (r < 0 || setup_listeners(&h, n_listen < 0 ? 0 : n_listen) < 0) {
 		hv_log(HV_ERR, "step=start reason=\"event loop setup failed\"");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	hv_log(HV_NOTICE,
 	       "step=start verdict=ready vms=%zu images=%zu heartbeat_ms=%u db=%s schema=%d",
@@ -381,15 +390,21 @@ int main(int argc, char **argv)
 	r = sd_event_loop(h.loop);
 	sd_notify(0, "STOPPING=1");
 	hv_log(HV_NOTICE, "step=stop reason=\"%s\"", r < 0 ? strerror(-r) : "signal");
-	hostd_commit_waiting(&h);
+	rc = r < 0 ? 1 : 0;
+	if (h.store.db)
+		hostd_commit_waiting(&h);
+out:
+	/* Every path out releases what was set up, so leak checkers stay quiet. */
 	hostd_free(&h);
 	hv_actuators_shutdown();
 	hostd_listener_free(h.control);
 	hostd_listener_free(h.vsock);
 	sd_event_source_unref(h.flush);
+	sd_event_source_unref(h.commit_src);
+	free(h.waiting);
 	hv_store_close(&h.store);
 	hv_signer_free(h.signer);
 	sd_event_unref(h.loop);
 	hv_config_free(&h.cfg);
-	return r < 0 ? 1 : 0;
+	return rc;
 }

@@ -48,6 +48,7 @@ static void image_free(struct hv_image *img)
 void hostd_free(struct hostd *h)
 {
 	for (size_t i = 0; i < h->n_vms; i++) {
+		hostd_conn_drop_vm(h, h->vms[i], NULL);
 		hostd_unlisten_vm(h, h->vms[i]);
 		vm_free(h->vms[i]);
 	}
