@@ -18,6 +18,7 @@ include mk/rules.mk
 
 # Components, in link order of dependence: the shared library first.
 include shared/module.mk
+-include host/hostd/act.mk
 -include host/hostd/module.mk
 -include host/ctl/module.mk
 -include host/vsockd/module.mk

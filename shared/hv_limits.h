@@ -26,4 +26,9 @@
 #define HV_DEFAULT_PORT         4730u
 #define HV_DEFAULT_HEARTBEAT_MS 1000u
 
+/* Actuators (host/hostd/act_*.c). */
+#define HV_QMP_MAX_LINE           (64u * 1024) /* one QMP JSON message */
+#define HV_ACT_DEFAULT_TIMEOUT_MS 10000u       /* one hypervisor action, start to reply */
+#define HV_LIBVIRT_MAX_XML        (4u * 1024 * 1024)
+
 #endif

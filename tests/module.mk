@@ -20,6 +20,11 @@ TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
 
+# The end-to-end demonstration (tools/demo; README's first command).
+demo:
+	tools/demo
+-include tests/vm/e2e.mk
+
 -include tests/vm/module.mk
 
 # Performance figures for the policy library (make bench).

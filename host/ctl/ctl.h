@@ -29,13 +29,13 @@ int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int ctl_wants_help(int argc, char **argv);
 
 /* Verb groups (one declaration per ctl_<group>.c). */
-int ctl_policy_main(int argc, char **argv);
-int ctl_key_main(int argc, char **argv);
+int ctl_kernel_main(int argc, char **argv);
+int ctl_firmware_main(int argc, char **argv);
 int ctl_vm_main(int argc, char **argv);     /* ctl_vm.c: daemon */
 int ctl_image_main(int argc, char **argv);  /* ctl_image.c: daemon */
 int ctl_status_main(int argc, char **argv); /* ctl_status.c: daemon */
 int ctl_audit_main(int argc, char **argv);  /* ctl_status.c: daemon */
-int ctl_kernel_main(int argc, char **argv);
-int ctl_firmware_main(int argc, char **argv);
+int ctl_policy_main(int argc, char **argv);
+int ctl_key_main(int argc, char **argv);
 
 #endif

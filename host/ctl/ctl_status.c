@@ -56,8 +56,8 @@ int ctl_status_main(int argc, char **argv)
 		}
 		puts("]");
 	} else {
-		printf("%-20s %-9s %-9s %-20s %-12s %s\n", "VM", "CONNECTED", "VERDICT", "AT",
-		       "POLICY", "REASON");
+		printf("%-20s %-9s %-9s %-20s %-12s %-28s %s\n", "VM", "CONNECTED", "VERDICT", "AT",
+		       "POLICY", "LAST ACTION", "REASON");
 		for (size_t i = 0; i < rs->n_vms; i++) {
 			const Hvipe__Ctl__VmInfo *v = rs->vms[i];
 			char at[32], pol[40];
@@ -66,9 +66,10 @@ int ctl_status_main(int argc, char **argv)
 			snprintf(pol, sizeof(pol), "%s%s",
 			         v->policy_version[0] ? v->policy_version : "-",
 			         v->policy_version[0] && !v->policy_confirmed ? "?" : "");
-			printf("%-20s %-9s %-9s %-20s %-12s %s%s\n", v->name,
+			printf("%-20s %-9s %-9s %-20s %-12s %-28s %s%s\n", v->name,
 			       v->connected ? "yes" : "no",
 			       v->last_verdict[0] ? v->last_verdict : "-", at, pol,
+			       v->last_action[0] ? v->last_action : "-",
 			       v->last_reason[0] ? v->last_reason : "-",
 			       v->paused ? " (paused)" : "");
 		}

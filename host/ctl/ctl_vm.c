@@ -56,8 +56,10 @@ void ctl_print_vm_json(FILE *f, const Hvipe__Ctl__VmInfo *v)
 	ctl_json_str(f, v->last_reason);
 	fprintf(f, ",\"policy_version\":");
 	ctl_json_str(f, v->policy_version);
-	fprintf(f, ",\"policy_confirmed\":%s,\"paused\":%s}",
+	fprintf(f, ",\"policy_confirmed\":%s,\"paused\":%s,\"last_action\":",
 	        v->policy_confirmed ? "true" : "false", v->paused ? "true" : "false");
+	ctl_json_str(f, v->last_action);
+	fprintf(f, ",\"last_action_at\":%lld}", (long long)v->last_action_at);
 }
 
 static void print_vm_long(const Hvipe__Ctl__VmInfo *v)
@@ -83,6 +85,9 @@ static void print_vm_long(const Hvipe__Ctl__VmInfo *v)
 	       v->policy_version[0] ? (v->policy_confirmed ? " (applied)" : " (not confirmed)")
 	                            : "");
 	printf("paused:         %s\n", v->paused ? "yes (hvipectl vm resume)" : "no");
+	fmt_time(v->last_action_at, at, sizeof(at));
+	printf("last action:    %s%s%s\n", v->last_action[0] ? v->last_action : "-",
+	       v->last_action[0] ? " at " : "", v->last_action[0] ? at : "");
 }
 
 static int parse_yesno(const char *s, protobuf_c_boolean *out)

@@ -9,15 +9,15 @@
 
 static const struct ctl_group groups[] = {
         /* Each verb group adds its line here; see ctl.h. */
-        {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
-        {"key", "generate and show the policy signing key", ctl_key_main},
+        {"kernel", "check a guest kernel's configuration", ctl_kernel_main},
+        {"firmware", "OVMF variable store with the host certificate", ctl_firmware_main},
         {"vm", "VMs known to hvipe-hostd (add, list, show, forget, set-action, resume)",
          ctl_vm_main},
         {"image", "dm-verity images and their approval per VM", ctl_image_main},
         {"status", "per VM: connected, last verdict, policy version", ctl_status_main},
         {"audit", "IPE audit records forwarded by guests", ctl_audit_main},
-        {"kernel", "check a guest kernel's configuration", ctl_kernel_main},
-        {"firmware", "OVMF variable store with the host certificate", ctl_firmware_main},
+        {"policy", "check, format, sign, verify and show IPE policies", ctl_policy_main},
+        {"key", "generate and show the policy signing key", ctl_key_main},
         {NULL, NULL, NULL},
 };
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "act_shared.h"
 #include "actuator.h"
+/* Kinds beyond "log": act_shared.c, one engine per kind shared by all VMs. */
+#define HV_ACTUATOR_EXTRA_KINDS                                                                    \
+	{"qmp", hv_actuator_qmp_create}, {"libvirt", hv_actuator_libvirt_create},
 #include "actuators.h"
 #include "util/log.h"
 

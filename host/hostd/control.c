@@ -126,6 +126,8 @@ static void fill_vm(struct hostd *h, struct hv_vm *vm, Hvipe__Ctl__VmInfo *vi, c
 	vi->policy_confirmed = vm->confirmed_n != 0 && vm->confirmed_n == vm->issued_n;
 	vi->issue_counter = vm->issued_n;
 	vi->paused = vm->paused;
+	vi->last_action = vm->last_action;
+	vi->last_action_at = vm->last_action_at;
 }
 
 /* Everything a Response points at that must be freed after packing. */

@@ -372,6 +372,15 @@ static void record_guard_refusals(struct hv_conn *c, const Hvipe__GuardState *g)
 		hostd_event(c->h, c->vm, "guard_refusal", detail);
 		hv_log(HV_WARN, "vm=%s cid=%u step=guard refused=%s count=%llu pid=%u comm=\"%s\"",
 		       c->vm->name, c->vm->cid, what, (unsigned long long)r->count, r->pid, comm);
+		/* Every kind the guard refuses is an attempt on IPE, the agent or
+		 * the guard itself by someone with root in the guest: the guard
+		 * held, but the guest is compromised, so the VM's action applies. */
+		if (i == 0) {
+			snprintf(detail, sizeof(detail), "guard_refusal: %s by pid %u (%s)", what,
+			         r->pid, comm);
+			c->vm->in_violation = true;
+			hostd_violation(c->h, c->vm, detail);
+		}
 	}
 }
 
@@ -748,7 +757,7 @@ static int on_silence(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct hv_vm *vm = userdata;
 
-	if (!vm->conn)
+	if (!vm->conn && !vm->domain_down)
 		silence_fired(vm->h, vm);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "act_libvirt.h"
 #include "actuators.h"
 #include "compose.h"
 #include "signer.h"
@@ -89,7 +90,10 @@ struct hv_vm {
 	uint32_t last_sig; /* finding codes of the last verdict, to store changes only */
 	int64_t last_verdict_at;
 	char last_reason[160];
-	bool in_violation; /* acted since the last trusted verdict */
+	bool in_violation;     /* acted since the last trusted verdict */
+	bool domain_down;      /* libvirt reported the domain stopped: silence is expected */
+	char last_action[160]; /* "pause ok: suspended", shown by status */
+	int64_t last_action_at;
 };
 
 struct hostd {
@@ -151,6 +155,12 @@ void hostd_record_verdict(struct hostd *h, struct hv_vm *vm, const struct hv_ver
                           bool new_session);
 void hostd_violation(struct hostd *h, struct hv_vm *vm, const char *reason);
 void hostd_event(struct hostd *h, struct hv_vm *vm, const char *kind, const char *detail);
+
+/* domains.c: libvirt domain events, and the record of each action's outcome */
+void hostd_domain_event(void *ctx, enum hv_domain_event ev, const struct hv_domain_info *d);
+void hostd_action_done(struct hostd *h, const char *vm_name, enum hv_action action, int err,
+                       const char *detail);
+int hostd_load_last_actions(struct hostd *h);
 
 /* guest.c */
 int hostd_listen_vm(struct hostd *h, struct hv_vm *vm);

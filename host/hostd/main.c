@@ -3,6 +3,7 @@
  * hvipe-hostd: the host's attestation verifier and policy authority.
  * See hvipe-hostd(8) and docs/protocol.md.
  */
+#include "act_shared.h"
 #include "config.h"
 #include "hostd.h"
 #include "hv_limits.h"
@@ -351,7 +352,11 @@ int main(int argc, char **argv)
 	}
 	r = sd_event_default(&h.loop);
 	if (r >= 0)
+		r = hv_actuators_setup(h.loop, NULL, hostd_domain_event, &h);
+	if (r >= 0)
 		r = hostd_load(&h);
+	if (r >= 0)
+		r = hostd_load_last_actions(&h);
 	if (r < 0) {
 		hv_log(HV_ERR, "step=start db=%s reason=\"loading state: %s\"", h.cfg.db_path,
 		       strerror(-r));
@@ -391,6 +396,7 @@ int main(int argc, char **argv)
 out:
 	/* Every path out releases what was set up, so leak checkers stay quiet. */
 	hostd_free(&h);
+	hv_actuators_shutdown();
 	hostd_listener_free(h.control);
 	hostd_listener_free(h.vsock);
 	sd_event_source_unref(h.flush);

@@ -3,6 +3,9 @@ HOSTD_CORE_SRCS := host/hostd/compose.c host/hostd/verdict.c host/hostd/store.c 
 	host/hostd/signer.c host/hostd/actuator.c host/hostd/vm.c host/hostd/guest.c \
 	host/hostd/control.c host/hostd/config.c
 HOSTD_LIBS := $(LIBS_systemd) $(LIBS_sqlite) $(LIBS_ssl)
+# The qmp and libvirt actuators (host/hostd/act.mk).
+HOSTD_CORE_SRCS += $(HOSTD_ACT_SRCS) host/hostd/domains.c
+HOSTD_LIBS += $(HOSTD_ACT_LIBS)
 
 PROGRAMS += hvipe-hostd
 hvipe-hostd_SRCS := host/hostd/main.c $(HOSTD_CORE_SRCS)

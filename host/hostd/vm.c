@@ -426,6 +426,7 @@ static void act_done(void *ctx, int err, const char *detail)
 	if (err == 0 && effective &&
 	    (c->action == HV_ACTION_PAUSE || c->action == HV_ACTION_POWEROFF))
 		mark_paused(c->h, c->vm, true);
+	hostd_action_done(c->h, c->vm, c->action, err, detail ? detail : "");
 	free(c);
 }
 
