@@ -15,10 +15,8 @@ int hv_frame_encode(const hv_envelope *env, struct hv_buf *out)
 {
 	size_t n = hvipe__envelope__get_packed_size(env);
 	_cleanup_free_ uint8_t *body = NULL;
-	size_t start = out->len;
-	uint8_t hdr[4];
-	int r;
 
+	/* Check the caps before packing, so an oversized envelope costs nothing. */
 	if (n == 0 || n > HV_PROTO_MAX_FRAME)
 		return -EMSGSIZE;
 	if (out->len > out->max || n + 4 > out->max - out->len)
@@ -27,16 +25,7 @@ int hv_frame_encode(const hv_envelope *env, struct hv_buf *out)
 	if (!body)
 		return -ENOMEM;
 	hvipe__envelope__pack(env, body);
-	hdr[0] = (uint8_t)(n >> 24);
-	hdr[1] = (uint8_t)(n >> 16);
-	hdr[2] = (uint8_t)(n >> 8);
-	hdr[3] = (uint8_t)n;
-	r = hv_buf_append(out, hdr, 4);
-	if (r == 0)
-		r = hv_buf_append(out, body, n);
-	if (r < 0)
-		out->len = start;
-	return r;
+	return hv_frame_put(out, body, n);
 }
 
 static int bytes_ok(const ProtobufCBinaryData *b, size_t max)
