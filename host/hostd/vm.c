@@ -775,6 +775,13 @@ void hostd_violation(struct hostd *h, struct hv_vm *vm, const char *reason)
 	int r;
 
 	hostd_event(h, vm, "violation", reason);
+	/*
+	 * The record of why a VM is acted on is durable before the action: an
+	 * operator who finds a paused VM finds the reason too, even if this
+	 * process dies next. Violations are rare; the synchronous commit is cheap.
+	 */
+	if (hv_store_commit(&h->store) < 0)
+		hv_log(HV_ERR, "vm=%s step=store reason=\"violation not committed\"", vm->name);
 	if (vm->paused && vm->action != HV_ACTION_LOG)
 		return; /* already acted; the operator resumes */
 	r = vm_act(vm, &req);

@@ -213,6 +213,51 @@ check "a stalled guest does not block another's attestation" has "$T/out" 'verdi
 wait "$st" 2>/dev/null
 check "the stalled guest is dropped at its deadline" has "$T/stall.out" '^closed by host'
 
+# --- a violation is on disk before the VM is acted on --------------------------
+# A stand-in QEMU monitor: the moment hostd connects to pause g4 it reads the
+# store (another SQLite reader) and notes whether the violation is already
+# there; then it answers like QEMU. Without a commit before the action the
+# event sits in hostd's open transaction and this reader cannot see it.
+cat >"$T/fakeqmp.py" <<'PY'
+import json, os, socket, sqlite3, sys
+sock, db, out = sys.argv[1:4]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sock)
+srv.listen(1)
+open(out + ".ready", "w").close()
+c, _ = srv.accept()
+con = sqlite3.connect("file:" + db + "?mode=ro", uri=True, timeout=5)
+n = con.execute("SELECT count(*) FROM events e JOIN vms v ON v.id = e.vm_id "
+                "WHERE v.name = 'g4' AND e.kind = 'violation'").fetchone()[0]
+con.close()
+with open(out, "w") as f:
+    f.write("violations_seen_at_connect=%d\n" % n)
+f = c.makefile("rw")
+f.write('{"QMP": {"version": {}, "capabilities": []}}\n')
+f.flush()
+for line in f:
+    if not line.strip():
+        continue
+    cmd = json.loads(line).get("execute")
+    f.write('{"return": {}}\n')
+    f.flush()
+    if cmd == "stop":
+        with open(out, "a") as o:
+            o.write("stopped\n")
+        break
+PY
+"$BIN/hvipectl" vm add g4 --uds "$T/g4" --require-guard no --action pause --actuator qmp \
+	--target "$T/qmp4.sock" >/dev/null
+"$BIN/hvipectl" image approve img1 --vm g4 >/dev/null
+wait_for 10 test -S "$T/g4_4730"
+python3 "$T/fakeqmp.py" "$T/qmp4.sock" "$T/state/hvipe.db" "$T/qmp4.out" &
+pids+=("$!")
+wait_for 10 test -e "$T/qmp4.out.ready"
+guest g4 --root-hash "$H1" --wrong-nonce
+check "g4: a wrong nonce is acted on through QMP (stop)" wait_for 30 grep -qs '^stopped' "$T/qmp4.out"
+check "g4: the violation was committed before hostd reached the monitor" \
+	grep -q '^violations_seen_at_connect=1$' "$T/qmp4.out"
+
 # --- identity: forgotten VM ---------------------------------------------------
 "$TB/hvipe-testguest" --connect "$T/g2_4730" --root-hash "$H1" --heartbeats 100000 --daemon \
 	--timeout-ms 30000 >"$T/fg.out" 2>&1 &
