@@ -130,8 +130,8 @@ check "hvipectl status --json: g1 connected, trusted, policy 1.0.1 applied" wait
 check "hvipectl status table shows g1 yes trusted 1.0.1" grep -Eq '^g1 +yes +trusted +[0-9TZ:-]+ +1\.0\.1 ' "$T/status.txt"
 kill "$bg"
 wait "$bg" 2>/dev/null
-check "a daemon-mode guest that goes away is a missed heartbeat" \
-	wait_for 60 grep -q 'vm=g1 cid=0 step=heartbeat verdict=violation reason="heartbeat_missed: daemon-mode guest gone' "$LOG"
+check "a daemon-mode guest gone for one heartbeat interval is a missed heartbeat" \
+	wait_for 60 grep -q 'vm=g1 cid=0 step=heartbeat verdict=violation reason="heartbeat_missed: daemon-mode guest gone for 500 ms"' "$LOG"
 check "the violation goes through the log actuator" has "$LOG" 'vm=g1 cid=0 step=act actuator=log action=log result=logged'
 
 # --- findings -----------------------------------------------------------------
