@@ -67,6 +67,8 @@ bench: deps programs $(addprefix $(O)/test/,$(BENCH_PROGRAMS))
 format:
 	tools/format-check --fix
 
+format-check: test-format
+
 clean:
 	rm -rf $(O)
 
