@@ -2,7 +2,7 @@
 #
 #   make image          build/images/minimal (kernel, verity root, initramfs,
 #                       OVMF variables, launch descriptions)
-#   make image-debian   build/images/debian (mmdebstrap; slow, not part of tests)
+#   make image-debian   build/images/debian (mmdebstrap; booted by make test-images)
 #   make test-images    image unit checks and the VM scenarios under tests/vm/
 
 # A probe shipped inside the minimal image for its self-checks (libc only).
@@ -13,12 +13,13 @@ $(VMCHECK): tests/vm/vmcheck.c
 
 IMAGE_DEPS := $(O)/bin/hvipectl $(INITRAMFS_INIT) $(VMCHECK)
 
+# BUILD_IMAGE_FLAGS passes options to build-image, e.g. --no-register.
 .PHONY: image image-debian
 image: programs $(IMAGE_DEPS)
-	O=$(O) vm-images/build-image minimal
+	O=$(O) vm-images/build-image $(BUILD_IMAGE_FLAGS) minimal
 
 image-debian: programs $(IMAGE_DEPS)
-	O=$(O) vm-images/build-image debian
+	O=$(O) vm-images/build-image $(BUILD_IMAGE_FLAGS) debian
 
 TEST_LAYERS += test-images
 test-images: programs $(IMAGE_DEPS)
