@@ -29,7 +29,7 @@ BIN_TARGETS := $(addprefix $(O)/bin/,$(PROGRAMS))
 UNIT_TARGETS := $(addprefix $(O)/test/,$(UNIT_TESTS))
 FUZZ_TARGETS := $(addprefix $(O)/fuzz/,$(FUZZERS))
 
-.PHONY: all programs unit-tests fuzzers deps test bench demo clean format format-check \
+.PHONY: all programs unit-tests fuzzers deps test bench demo clean format format-check install \
 	test-format test-unit test-asan test-fuzz $(TEST_LAYERS)
 
 all: programs
@@ -63,6 +63,27 @@ test-fuzz:
 
 bench: deps programs $(addprefix $(O)/test/,$(BENCH_PROGRAMS))
 	tools/run-bench $(BENCHES)
+
+# make install [DESTDIR=...] [PREFIX=/usr]: the host's programs, manuals,
+# systemd units and the example configuration. The guest's programs are not
+# installed on the host: the image build copies them into the initramfs and
+# root image.
+PREFIX ?= /usr
+HOST_SBIN := hvipe-hostd hvipe-vsockd
+HOST_BIN := hvipectl
+UNITDIR ?= /lib/systemd/system
+install: programs
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(PREFIX)/share/doc/hvipe
+	install -m 0755 $(addprefix $(O)/bin/,$(HOST_SBIN)) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(addprefix $(O)/bin/,$(HOST_BIN)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|/usr/sbin/|$(PREFIX)/sbin/|g' host/hostd/hvipe-hostd.service \
+		>$(DESTDIR)$(UNITDIR)/hvipe-hostd.service
+	install -m 0644 host/hostd/hvipe-hostd.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0644 host/hostd/hostd.conf.example README.md LICENSE \
+		$(DESTDIR)$(PREFIX)/share/doc/hvipe/
 
 format:
 	tools/format-check --fix

@@ -20,6 +20,10 @@ TEST_LAYERS += test-ctl-policy
 test-ctl-policy: programs
 	O=$(O) tests/integration/test-hvipectl-policy.sh
 
+TEST_LAYERS += test-install
+test-install: programs
+	O=$(O) tests/integration/test-install.sh
+
 # The end-to-end demonstration (tools/demo; README's first command).
 demo:
 	tools/demo
