@@ -180,5 +180,61 @@ chmod 0600 keys/key.pem
 expect 1 "$ctl" policy sign --key keys/key.pem --cert rsakeys/cert.pem -o x.p7s good.pol
 has err 'does not belong'
 
+# --- firmware enroll: inputs checked before virt-fw-vars runs; the child dies with hvipectl
+expect 1 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --template /dev/zero
+has err 'template /dev/zero is not a regular file'
+[ -e vars.fd ] && bad "vars.fd written from /dev/zero" || ok
+truncate -s 65M huge.fd
+expect 1 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --template huge.fd
+has err 'template huge\.fd is larger than 64 MiB'
+expect 1 "$ctl" firmware enroll --cert /dev/zero --out vars.fd
+has err 'certificate /dev/zero is not a regular file'
+expect 1 "$ctl" firmware enroll --cert keys/key.pem --out vars.fd
+has err 'not a PEM certificate'
+expect 4 "$ctl" firmware enroll --cert no-such-cert.pem --out vars.fd
+expect 2 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --owner not-a-guid
+has err "--owner 'not-a-guid' is not a GUID"
+hasnot err 'Traceback'
+expect 2 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --owner 4d1a6a3c6f0e4a539e1c68766970650a
+if command -v virt-fw-vars >/dev/null && [ -r /usr/share/OVMF/OVMF_VARS_4M.fd ]; then
+	expect 0 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd \
+		--owner 0B1A6A3C-6F0E-4A53-9E1C-68766970650A
+	[ -s vars.fd ] && ok || bad "firmware enroll wrote no vars.fd"
+else
+	echo "skip: firmware enroll with the real virt-fw-vars (not installed)"
+fi
+# A stand-in virt-fw-vars that never finishes: stopping hvipectl must stop it.
+mkdir -p fakebin
+printf '#!/bin/sh\necho $$ >"$FAKE_PIDFILE"\n: >"$6"\nexec sleep 600\n' >fakebin/virt-fw-vars
+chmod +x fakebin/virt-fw-vars
+# start_enroll: run hvipectl in the background with the stand-in; sets hpid, fpid
+start_enroll() {
+	rm -f fake.pid
+	PATH="$work/fakebin:$PATH" FAKE_PIDFILE="$work/fake.pid" \
+		"$ctl" firmware enroll --cert keys/cert.pem --out "$work/hang.fd" 2>enroll.err &
+	hpid=$!
+	for _ in $(seq 600); do [ -s fake.pid ] && break; sleep 0.1; done
+	fpid=$(cat fake.pid 2>/dev/null)
+}
+# gone PID: no such process, or only a zombie waiting for init
+gone() { [ ! -e "/proc/$1" ] || [ "$(sed 's/^.*) //' "/proc/$1/stat" | cut -c1)" = Z ]; }
+start_enroll
+if [ -n "$fpid" ]; then
+	kill -TERM "$hpid"; wait "$hpid"
+	[ $? -eq 143 ] && ok || bad "hvipectl did not end by SIGTERM"
+	gone "$fpid" && ok || { bad "virt-fw-vars $fpid outlived hvipectl's SIGTERM"; kill -KILL "$fpid"; }
+	ls hang.fd.tmp* >/dev/null 2>&1 && bad "SIGTERM left a temporary store" || ok
+else
+	bad "stand-in virt-fw-vars did not start"; kill -KILL "$hpid"
+fi
+start_enroll
+if [ -n "$fpid" ]; then
+	kill -KILL "$hpid"; wait "$hpid" 2>/dev/null
+	for _ in $(seq 300); do gone "$fpid" && break; sleep 0.1; done
+	gone "$fpid" && ok || { bad "virt-fw-vars $fpid outlived a killed hvipectl"; kill -KILL "$fpid"; }
+else
+	bad "stand-in virt-fw-vars did not start"; kill -KILL "$hpid"
+fi
+
 echo "test-ctl-policy: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
