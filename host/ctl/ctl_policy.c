@@ -274,7 +274,7 @@ static int verb_sign(int argc, char **argv)
 	const char *keyp = NULL, *certp = NULL, *outp = NULL, *file;
 	bool initramfs = false;
 	size_t len = 0, blen = 0;
-	char hex[65], ver[24], name[1100];
+	char hex[65], ver[24], name[1100], why[128];
 	int c, rc;
 
 	if (ctl_wants_help(argc, argv)) {
@@ -282,7 +282,8 @@ static int verb_sign(int argc, char **argv)
 		       "Sign FILE as Linux 6.12 IPE accepts it: DER PKCS#7 SignedData, content\n"
 		       "attached, no signed attributes, at most 65,535 bytes. Refuses what\n"
 		       "'policy check' refuses, and any NUL byte. KEY must be readable by its\n"
-		       "owner only (mode 0600).\n\n"
+		       "owner only (mode 0600), and RSA of at least 2048 bits or EC P-256 or\n"
+		       "P-384.\n\n"
 		       "  --key KEY        PEM private key (e.g. var/keys/key.pem)\n"
 		       "  --cert CERT      its certificate (embedded in the blob)\n"
 		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' "
@@ -336,6 +337,8 @@ static int verb_sign(int argc, char **argv)
 		return ctl_fail(CTL_INVALID, "%s: not an unencrypted PEM private key", keyp);
 	if (rc)
 		return ctl_fail(CTL_SYSTEM, "%s: %s", keyp, strerror(-rc));
+	if (ctl_key_weakness(key, why, sizeof(why)))
+		return ctl_fail(CTL_INVALID, "%s: refusing to sign with %s", keyp, why);
 	rc = load_cert(certp, &cert);
 	if (rc)
 		return rc;

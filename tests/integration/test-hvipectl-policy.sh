@@ -130,6 +130,16 @@ has x509.txt 'Code Signing'
 has x509.txt 'Digital Signature'
 expect 0 "$ctl" key generate --type rsa-3072 --subject rsa-test --out rsakeys
 has out '^type: rsa-3072$'
+# missing parents are created; the key directory itself is 0700
+expect 0 "$ctl" key generate --out deep/er/keys
+[ "$(stat -c %a deep/er/keys)" = 700 ] && ok || bad "deep/er/keys mode $(stat -c %a deep/er/keys)"
+[ -s deep/er/keys/key.pem ] && ok || bad "no deep/er/keys/key.pem"
+mkdir gwkeys && chmod 0775 gwkeys
+expect 1 "$ctl" key generate --out gwkeys
+has err 'gwkeys is writable by group or others'
+[ -e gwkeys/key.pem ] && bad "key written into a group-writable directory" || ok
+expect 1 "$ctl" key generate --out good.pol
+has err 'not a directory'
 
 # --- sign, verify, show
 expect 0 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem good.pol
@@ -179,6 +189,20 @@ expect 1 "$ctl" key show keys
 chmod 0600 keys/key.pem
 expect 1 "$ctl" policy sign --key keys/key.pem --cert rsakeys/cert.pem -o x.p7s good.pol
 has err 'does not belong'
+# keys too weak for a policy signature are refused by sign and flagged by show
+mkdir -m 0700 weak weakec
+openssl req -x509 -newkey rsa:1024 -nodes -keyout weak/key.pem -out weak/cert.pem \
+	-subj /CN=weak -days 2 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp521r1 -nodes \
+	-keyout weakec/key.pem -out weakec/cert.pem -subj /CN=p521 -days 2 2>/dev/null
+chmod 0600 weak/key.pem weakec/key.pem
+expect 1 "$ctl" policy sign --key weak/key.pem --cert weak/cert.pem -o weak.p7s good.pol
+has err 'RSA key of 1024 bits \(at least 2048 needed\)'
+[ -e weak.p7s ] && bad "signed with a 1024-bit RSA key" || ok
+expect 1 "$ctl" policy sign --key weakec/key.pem --cert weakec/cert.pem -o weak.p7s good.pol
+has err 'ec-secp521r1 key'
+expect 1 "$ctl" key show weak
+has out '^key: weak$'
 
 # --- firmware enroll: inputs checked before virt-fw-vars runs; the child dies with hvipectl
 expect 1 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --template /dev/zero
