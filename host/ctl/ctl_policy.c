@@ -16,11 +16,15 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -166,6 +170,63 @@ static int verb_check(int argc, char **argv)
 	return worst;
 }
 
+/*
+ * Replace the file @path names by @len bytes of @data, keeping what the
+ * operator set up: a symbolic link is followed and its target rewritten (the
+ * link stays), and the new file gets the old one's owner, group and mode
+ * before it is renamed over it; file and directory are synced. Other hard
+ * links keep the old text (the man page says so; *@nlink tells the caller).
+ * Returns 0 or -errno (-EPERM when the owner cannot be kept).
+ */
+static int replace_file(const char *path, const void *data, size_t len, nlink_t *nlink)
+{
+	_cleanup_free_ char *target = realpath(path, NULL);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1, dfd = -1;
+	const uint8_t *p = data;
+	struct stat st;
+	char *slash;
+	int e;
+
+	if (!target)
+		return -errno;
+	if (stat(target, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*nlink = st.st_nlink;
+	if (asprintf(&tmp, "%s.tmpXXXXXX", target) < 0)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Owner first: chown clears set-id bits that fchmod then restores. */
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+		goto fail;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || rename(tmp, target) < 0)
+		goto fail;
+	slash = strrchr(target, '/');
+	slash[slash == target] = '\0';
+	dfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		return -errno;
+	return 0;
+fail:
+	e = errno;
+	unlink(tmp);
+	return -e;
+}
+
 static int verb_fmt(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,7 +245,9 @@ static int verb_fmt(int argc, char **argv)
 		       "keep their order). Formatting twice changes nothing; the result means\n"
 		       "the same to the kernel. FILE '-' is standard input.\n\n"
 		       "  --check  print nothing; exit 1 and name each FILE that is not canonical\n"
-		       "  --write  replace each FILE by its canonical form\n");
+		       "  --write  replace each FILE by its canonical form, keeping its mode,\n"
+		       "           owner and group; a symlink's target is rewritten. Other\n"
+		       "           hard links to FILE keep the old text.\n");
 		return CTL_OK;
 	}
 	optind = 1;
@@ -232,10 +295,22 @@ static int verb_fmt(int argc, char **argv)
 			rc = CTL_INVALID;
 		} else if (rc == CTL_OK && write) {
 			if (olen != len || memcmp(out, data, len)) {
-				int r = hv_write_file_atomic(argv[i], out, olen, 0644);
+				nlink_t links = 1;
+				int r = replace_file(argv[i], out, olen, &links);
 
-				if (r)
+				if (r == -EPERM)
+					rc = ctl_fail(
+					        CTL_SYSTEM,
+					        "%s: cannot give the new text the file's owner "
+					        "and group (%s); left unchanged",
+					        argv[i], strerror(-r));
+				else if (r)
 					rc = ctl_fail(CTL_SYSTEM, "%s: %s", argv[i], strerror(-r));
+				else if (links > 1)
+					fprintf(stderr,
+					        "%s: warning: had %lu hard links; the other names "
+					        "keep the old text\n",
+					        argv[i], (unsigned long)links);
 			}
 		} else if (rc == CTL_OK && !check) {
 			fwrite(out, 1, olen, stdout);

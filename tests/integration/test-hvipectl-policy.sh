@@ -107,6 +107,31 @@ cp messy.pol m2.pol
 expect 0 "$ctl" policy fmt --write m2.pol
 cmp -s m2.pol messy.want && ok || bad "fmt --write result"
 expect 0 "$ctl" policy fmt --check m2.pol
+# --write keeps mode and owner, follows a symlink to its target, keeps the link
+cp messy.pol owned.pol
+chmod 0600 owned.pol
+if [ "$(id -u)" = 0 ]; then chown nobody:daemon owned.pol; fi
+want_owner=$(stat -c %U:%G owned.pol)
+expect 0 "$ctl" policy fmt --write owned.pol
+cmp -s owned.pol messy.want && ok || bad "fmt --write owned.pol result"
+[ "$(stat -c %a owned.pol)" = 600 ] && ok || bad "fmt --write changed mode to $(stat -c %a owned.pol)"
+[ "$(stat -c %U:%G owned.pol)" = "$want_owner" ] && ok ||
+	bad "fmt --write changed owner to $(stat -c %U:%G owned.pol), want $want_owner"
+mkdir -p real
+cp messy.pol real/target.pol
+chmod 0640 real/target.pol
+ln -s real/target.pol link.pol
+expect 0 "$ctl" policy fmt --write link.pol
+[ -L link.pol ] && ok || bad "fmt --write replaced the symlink link.pol"
+cmp -s real/target.pol messy.want && ok || bad "fmt --write left the symlink target unformatted"
+[ "$(stat -c %a real/target.pol)" = 640 ] && ok || bad "symlink target mode $(stat -c %a real/target.pol)"
+ls real/*.tmp* >/dev/null 2>&1 && bad "temporary file left beside the target" || ok
+cp messy.pol hl.pol
+ln hl.pol hl2.pol
+expect 0 "$ctl" policy fmt --write hl.pol
+has err 'hl\.pol: warning: had 2 hard links'
+cmp -s hl.pol messy.want && ok || bad "fmt --write hl.pol result"
+cmp -s hl2.pol messy.pol && ok || bad "the other hard link changed"
 expect 0 "$ctl" policy fmt --check good.pol
 expect 0 sh -c "\"$ctl\" policy fmt - <messy.pol"
 cmp -s out messy.want && ok || bad "fmt - (stdin) output: $(cat out)"
