@@ -104,7 +104,7 @@ static int image_approve(int argc, char **argv, bool on)
 		rq.image_approve = &a;
 	else
 		rq.image_revoke = &a;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, a.vm);
 	if (r != CTL_OK)
 		return r;
 	printf("image %s %s for vm %s\n", a.image, on ? "approved" : "revoked", a.vm);

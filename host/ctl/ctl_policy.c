@@ -358,7 +358,8 @@ static int verb_sign(int argc, char **argv)
 		       "attached, no signed attributes, at most 65,535 bytes. Refuses what\n"
 		       "'policy check' refuses, and any NUL byte. KEY must be readable by its\n"
 		       "owner only (mode 0600), and RSA of at least 2048 bits or EC P-256 or\n"
-		       "P-384.\n\n"
+		       "P-384. FILE '-' is standard input; its blob then goes to standard\n"
+		       "output unless -o names a file.\n\n"
 		       "  --key KEY        PEM private key (e.g. var/keys/key.pem)\n"
 		       "  --cert CERT      its certificate (embedded in the blob)\n"
 		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' "
@@ -430,6 +431,14 @@ static int verb_sign(int argc, char **argv)
 	if (rc)
 		return ctl_fail(CTL_SYSTEM, "signing failed: %s", strerror(-rc));
 
+	if (!outp && !strcmp(file, "-")) {
+		/* Standard input has no name to put .p7s after: the blob goes to stdout. */
+		if (isatty(STDOUT_FILENO))
+			return ctl_fail(CTL_USAGE, "policy sign: FILE '-' writes the blob to "
+			                           "standard output, which is a terminal; give "
+			                           "-o OUT");
+		outp = "-";
+	}
 	if (!outp) {
 		if (asprintf(&def_out, "%s.p7s", file) < 0)
 			return ctl_fail(CTL_SYSTEM, "out of memory");

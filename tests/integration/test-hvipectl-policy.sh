@@ -193,6 +193,13 @@ has out '^out\.p7s: signed policy_name=hvipe policy_version=1\.0\.1 bytes=[0-9]+
 expect 0 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o - good.pol
 cmp -s out out.p7s && bad "signatures should differ (ECDSA is randomized)" || ok
 openssl cms -verify -inform DER -in out -CAfile keys/cert.pem -purpose any -binary -out /dev/null 2>/dev/null && ok || bad "stdout blob does not verify"
+# FILE '-': standard input, blob to standard output, no file named '-.p7s'
+expect 0 sh -c "\"$ctl\" policy sign --key keys/key.pem --cert keys/cert.pem - <good.pol"
+[ -e ./-.p7s ] && bad "policy sign - wrote a file named -.p7s" || ok
+openssl cms -verify -inform DER -in out -CAfile keys/cert.pem -purpose any -binary -out stdin.txt 2>/dev/null && ok || bad "blob signed from stdin does not verify"
+cmp -s stdin.txt good.pol && ok || bad "blob signed from stdin embeds other text"
+expect 0 sh -c "\"$ctl\" policy sign --key keys/key.pem --cert keys/cert.pem -o stdin.p7s - <good.pol"
+[ -s stdin.p7s ] && ok || bad "policy sign -o stdin.p7s - wrote nothing"
 
 # refusals
 expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o r3.p7s r3.pol
