@@ -29,6 +29,16 @@ struct ctl_group {
 /* Print "hvipectl: <msg>" to stderr; returns @code for tail calls. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Report that the file @path given on the command line could not be used,
+ * with the exit code README's table assigns: a file that cannot be opened or
+ * read (missing, permission, I/O: -errno @err) is a local system failure,
+ * CTL_SYSTEM; a file of the wrong kind (-EISDIR, -EINVAL for "not a regular
+ * file" from our own checks) or too large (-EFBIG) is invalid input,
+ * CTL_INVALID. @prefix ("kernel check: ", or "") starts the message.
+ */
+int ctl_file_fail(int err, const char *prefix, const char *path);
+
 /* True when argv holds -h or --help before any "--". */
 int ctl_wants_help(int argc, char **argv);
 

@@ -87,6 +87,7 @@ static int input_fail(int r, const char *what, const char *path, size_t max)
 		                what, path, max >> 20 ? max >> 20 : 1,
 		                max >> 20 ? " (OVMF variable stores are a few MiB)" : "");
 	return ctl_fail(CTL_SYSTEM, "firmware enroll: %s %s: %s", what, path, strerror(-r));
+	/* (Same rule as ctl_file_fail: cannot open or read = 4, wrong kind or size = 1.) */
 }
 
 /* 0 when the open file @fd holds one PEM certificate; -EBADMSG otherwise. */
@@ -309,7 +310,7 @@ static int firmware_enroll(int argc, char **argv)
 		int e = errno;
 
 		unlink(tmp);
-		return ctl_fail(CTL_SYSTEM, "firmware enroll: %s: %s", out, strerror(e));
+		return ctl_file_fail(-e, "firmware enroll: ", out);
 	}
 	return CTL_OK;
 }

@@ -245,7 +245,7 @@ static int verb_show(int argc, char **argv)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not an X.509 certificate", certp);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", certp, strerror(-rc));
+		return ctl_file_fail(rc, "", certp);
 	describe(cert);
 
 	rc = hv_key_load(keyp, &key);
@@ -262,9 +262,10 @@ static int verb_show(int argc, char **argv)
 	}
 	if (rc) {
 		printf("key: unreadable\n");
-		return ctl_fail(CTL_INVALID, "%s: %s", keyp,
-		                rc == -EBADMSG ? "not an unencrypted PEM private key"
-		                               : strerror(-rc));
+		if (rc == -EBADMSG)
+			return ctl_fail(CTL_INVALID, "%s: not an unencrypted PEM private key",
+			                keyp);
+		return ctl_file_fail(rc, "", keyp);
 	}
 	if (!X509_check_private_key(cert, key)) {
 		printf("key: mismatch\n");

@@ -84,7 +84,7 @@ static int read_input(const char *path, uint8_t **data, size_t *len)
 	if (rc == -EFBIG)
 		return ctl_fail(CTL_INVALID, "%s: larger than %u bytes", path, HV_POLICY_MAX_FILE);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 
@@ -305,7 +305,7 @@ static int verb_fmt(int argc, char **argv)
 					        "and group (%s); left unchanged",
 					        argv[i], strerror(-r));
 				else if (r)
-					rc = ctl_fail(CTL_SYSTEM, "%s: %s", argv[i], strerror(-r));
+					rc = ctl_file_fail(r, "", argv[i]);
 				else if (links > 1)
 					fprintf(stderr,
 					        "%s: warning: had %lu hard links; the other names "
@@ -330,7 +330,7 @@ static int load_cert(const char *path, X509 **cert)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not a PEM or DER X.509 certificate", path);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 
@@ -412,7 +412,7 @@ static int verb_sign(int argc, char **argv)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not an unencrypted PEM private key", keyp);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", keyp, strerror(-rc));
+		return ctl_file_fail(rc, "", keyp);
 	if (ctl_key_weakness(key, why, sizeof(why)))
 		return ctl_fail(CTL_INVALID, "%s: refusing to sign with %s", keyp, why);
 	rc = load_cert(certp, &cert);
@@ -451,7 +451,7 @@ static int verb_sign(int argc, char **argv)
 	}
 	rc = hv_write_file_atomic(outp, blob, blen, 0644);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", outp, strerror(-rc));
+		return ctl_file_fail(rc, "", outp);
 	audit_digest(blob, blen, hex);
 	printf("%s: signed policy_name=%s policy_version=%s bytes=%zu digest=sha256:%s\n", outp,
 	       hv_log_escape(name, sizeof(name), hv_policy_name(p), strlen(hv_policy_name(p)), 255),
@@ -468,7 +468,7 @@ static int read_blob(const char *path, uint8_t **blob, size_t *len)
 		                "%s: larger than %u bytes; the kernel refuses it (EMSGSIZE)", path,
 		                HV_IPE_MAX_SIGNED_BLOB);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 

@@ -236,6 +236,31 @@ has err 'ec-secp521r1 key'
 expect 1 "$ctl" key show weak
 has out '^key: weak$'
 
+# --- exit codes (README): a file that cannot be opened or read is 4; a file of
+# the wrong kind (a directory) or too large is invalid input, 1
+mkdir -p adir
+expect 1 "$ctl" policy check adir
+has err 'adir: is a directory, not a file'
+expect 1 "$ctl" policy check /dev/zero
+has err 'larger than 16777216 bytes'
+expect 1 "$ctl" policy show adir
+expect 4 "$ctl" policy show no-such.p7s
+expect 1 "$ctl" policy sign --key adir --cert keys/cert.pem -o x.p7s good.pol
+has err 'adir: not a regular file'
+expect 4 "$ctl" policy sign --key no-such-key.pem --cert keys/cert.pem -o x.p7s good.pol
+expect 1 "$ctl" policy sign --key keys/key.pem --cert adir -o x.p7s good.pol
+expect 1 "$ctl" policy sign --key keys/key.pem --cert keys/cert.pem -o adir good.pol
+has err 'adir: is a directory, not a file'
+expect 1 "$ctl" kernel check adir
+has err 'adir: is a directory, not a file'
+expect 1 "$ctl" kernel check /dev/zero
+expect 4 "$ctl" kernel check no-such-config
+# read before hvipe-hostd is asked, so no daemon is needed to see these
+expect 1 "$ctl" --socket "$work/none.sock" image add x --root-hash "$D64" --signature adir
+has err 'signature adir: is a directory, not a file'
+expect 4 "$ctl" --socket "$work/none.sock" image add x --root-hash "$D64" --signature no-such.sig
+expect 3 "$ctl" --socket "$work/none.sock" image add x --root-hash "$D64" --signature good.pol.p7s
+
 # --- firmware enroll: inputs checked before virt-fw-vars runs; the child dies with hvipectl
 expect 1 "$ctl" firmware enroll --cert keys/cert.pem --out vars.fd --template /dev/zero
 has err 'template /dev/zero is not a regular file'
