@@ -132,9 +132,9 @@ static bool is_guid(const char *s)
 
 /*
  * Run argv as a child that dies with hvipectl (PR_SET_PDEATHSIG) and wait for
- * it at most FIRMWARE_TIMEOUT_S. SIGINT, SIGTERM and SIGHUP (unless ignored)
- * while it runs kill and reap the child, remove @tmp, and then end hvipectl by the same
- * signal. Returns 0 on exit status 0, -ECHILD on another status, -ETIMEDOUT
+ * it at most FIRMWARE_TIMEOUT_S. SIGINT, SIGTERM or SIGHUP (unless ignored)
+ * while it runs: kill and reap the child, remove @tmp, then end hvipectl by
+ * the same signal. Returns 0 on exit status 0, -ECHILD on another status, -ETIMEDOUT
  * (child killed), -ENOENT when argv[0] is not found, -errno otherwise.
  */
 static int run(char *const argv[], const char *tmp)
