@@ -6,6 +6,10 @@
 #ifndef HVIPE_CTL_H
 #define HVIPE_CTL_H
 
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
 /* Exit codes, documented in the README and hvipectl(8). */
 enum ctl_exit {
 	CTL_OK = 0,
@@ -25,8 +29,28 @@ struct ctl_group {
 /* Print "hvipectl: <msg>" to stderr; returns @code for tail calls. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Report that the file @path given on the command line could not be used,
+ * with the exit code README's table assigns: a file that cannot be opened or
+ * read (missing, permission, I/O: -errno @err) is a local system failure,
+ * CTL_SYSTEM; a file of the wrong kind (-EISDIR, -EINVAL for "not a regular
+ * file" from our own checks) or too large (-EFBIG) is invalid input,
+ * CTL_INVALID. @prefix ("kernel check: ", or "") starts the message.
+ */
+int ctl_file_fail(int err, const char *prefix, const char *path);
+
 /* True when argv holds -h or --help before any "--". */
 int ctl_wants_help(int argc, char **argv);
+
+/* Smallest RSA modulus hvipectl signs with. */
+#define CTL_RSA_MIN_BITS 2048
+
+/*
+ * NULL when @key is fit to sign policies (RSA of at least CTL_RSA_MIN_BITS,
+ * EC P-256 or P-384); otherwise @buf, saying what the key is ("an RSA key of
+ * 1024 bits (at least 2048 needed)"). ctl_key.c.
+ */
+const char *ctl_key_weakness(EVP_PKEY *key, char *buf, size_t bufsz);
 
 /* Verb groups (one declaration per ctl_<group>.c). */
 int ctl_kernel_main(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include "proto/frame.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -102,6 +103,30 @@ static int recv_frame(int fd, struct hv_buf *rx, const uint8_t **body, size_t *n
 
 int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs)
 {
+	return ctl_call_vm(rq, rs, NULL);
+}
+
+/* Print hvipe-hostd's refusal once, in words, naming the VM it did not know. */
+static void print_refusal(const Hvipe__Ctl__Response *resp, const char *vm)
+{
+	const char *why = strerror(resp->err ? (int)resp->err : EPROTO);
+	char esc[300];
+
+	if (resp->err == ENOENT && vm && vm[0] &&
+	    (!resp->detail[0] || !strcmp(resp->detail, why) ||
+	     !strcmp(resp->detail, "no such VM"))) {
+		ctl_fail(CTL_INVALID, "no VM named '%s'",
+		         hv_log_escape(esc, sizeof(esc), vm, strlen(vm), 200));
+		return;
+	}
+	if (!resp->detail[0] || !strcmp(resp->detail, why))
+		ctl_fail(CTL_INVALID, "hvipe-hostd refused: %s", why);
+	else
+		ctl_fail(CTL_INVALID, "hvipe-hostd refused: %s (%s)", resp->detail, why);
+}
+
+int ctl_call_vm(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs, const char *vm)
+{
 	const char *path = socket_path();
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *body = NULL;
@@ -142,8 +167,7 @@ int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs)
 		return ctl_fail(CTL_SYSTEM, "hvipe-hostd sent an answer that does not decode");
 	if (resp->ref_seq != rq->seq || resp->err != 0) {
 		r = resp->err == EIO || resp->err == ENOMEM ? CTL_SYSTEM : CTL_INVALID;
-		ctl_fail(r, "hvipe-hostd refused: %s (%s)", resp->detail[0] ? resp->detail : "-",
-		         strerror(resp->err ? resp->err : EPROTO));
+		print_refusal(resp, vm);
 		hvipe__ctl__response__free_unpacked(resp, NULL);
 		return r;
 	}

@@ -24,6 +24,12 @@
  */
 int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs);
 
+/*
+ * ctl_call for a request about the VM named @vm: when hvipe-hostd answers
+ * ENOENT, the message is "no VM named '@vm'" rather than the errno's text.
+ */
+int ctl_call_vm(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs, const char *vm);
+
 /* Print a string as a JSON string literal. */
 void ctl_json_str(FILE *f, const char *s);
 

@@ -59,8 +59,13 @@ static int image_add(int argc, char **argv)
 	a.name = argv[optind];
 	if (sig_path) {
 		r = hv_read_file(sig_path, HV_IPE_MAX_SIGNED_BLOB, &sig, &sig_len);
+		if (r == -EFBIG)
+			return ctl_fail(CTL_INVALID,
+			                "--signature %s: larger than %u bytes, which the kernel "
+			                "refuses",
+			                sig_path, HV_IPE_MAX_SIGNED_BLOB);
 		if (r < 0)
-			return ctl_fail(CTL_INVALID, "%s: %s", sig_path, strerror(-r));
+			return ctl_file_fail(r, "--signature ", sig_path);
 		a.signature.data = sig;
 		a.signature.len = sig_len;
 	}
@@ -104,7 +109,7 @@ static int image_approve(int argc, char **argv, bool on)
 		rq.image_approve = &a;
 	else
 		rq.image_revoke = &a;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, a.vm);
 	if (r != CTL_OK)
 		return r;
 	printf("image %s %s for vm %s\n", a.image, on ? "approved" : "revoked", a.vm);

@@ -68,9 +68,11 @@ static int kernel_check(int argc, char **argv)
 	size_t len = 0;
 	int r = hv_read_file(path, KCONFIG_MAX_FILE, &text, &len);
 
+	if (r == -EFBIG)
+		return ctl_fail(CTL_INVALID, "kernel check: %s: larger than %u bytes", path,
+		                (unsigned)KCONFIG_MAX_FILE);
 	if (r < 0)
-		return ctl_fail(r == -EFBIG ? CTL_INVALID : CTL_SYSTEM, "kernel check: %s: %s",
-		                path, strerror(-r));
+		return ctl_file_fail(r, "kernel check: ", path);
 
 	struct kconfig_verdict v[KCONFIG_MAX_REQS];
 

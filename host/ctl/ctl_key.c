@@ -62,6 +62,63 @@ static void describe(X509 *cert)
 	OPENSSL_free(subject);
 }
 
+const char *ctl_key_weakness(EVP_PKEY *key, char *buf, size_t bufsz)
+{
+	char type[32];
+
+	hv_key_type(key, type, sizeof(type));
+	if (!strcmp(type, "ec-p256") || !strcmp(type, "ec-p384"))
+		return NULL;
+	if (EVP_PKEY_is_a(key, "RSA")) {
+		if (EVP_PKEY_get_bits(key) >= CTL_RSA_MIN_BITS)
+			return NULL;
+		snprintf(buf, bufsz, "an RSA key of %d bits (at least %d needed)",
+		         EVP_PKEY_get_bits(key), CTL_RSA_MIN_BITS);
+	} else {
+		snprintf(buf, bufsz, "a %s key (only RSA of at least %d bits, EC P-256 or P-384)",
+		         type, CTL_RSA_MIN_BITS);
+	}
+	return buf;
+}
+
+/*
+ * Create @dir's missing parents (mode 0755 less umask) and @dir itself with
+ * mode 0700. An existing @dir is used only when it is a directory that group
+ * and others cannot write. Returns an enum ctl_exit, message printed.
+ */
+static int make_key_dir(const char *dir)
+{
+	_cleanup_free_ char *p = strdup(dir);
+	struct stat st;
+
+	if (!p)
+		return ctl_fail(CTL_SYSTEM, "out of memory");
+	for (size_t n = strlen(p); n > 1 && p[n - 1] == '/'; n--)
+		p[n - 1] = '\0';
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		if (s[-1] == '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return ctl_fail(CTL_SYSTEM, "%s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, 0700) == 0)
+		return CTL_OK;
+	if (errno != EEXIST)
+		return ctl_fail(CTL_SYSTEM, "%s: %s", dir, strerror(errno));
+	if (stat(p, &st) < 0)
+		return ctl_fail(CTL_SYSTEM, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ctl_fail(CTL_INVALID, "%s exists and is not a directory", dir);
+	if (st.st_mode & 022)
+		return ctl_fail(CTL_INVALID,
+		                "%s is writable by group or others (mode %04o); refusing to keep a "
+		                "private key there (chmod 700, or name a new directory)",
+		                dir, (unsigned)(st.st_mode & 07777));
+	return CTL_OK;
+}
+
 static int verb_generate(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -93,7 +150,9 @@ static int verb_generate(int argc, char **argv)
 		       "  --subject CN common name (default 'hvipe policy signing')\n"
 		       "  --days N     validity in days (default 3650; the kernel does not\n"
 		       "               check it for policies signed without attributes)\n"
-		       "  --out DIR    key directory, created mode 0700 if missing\n");
+		       "  --out DIR    key directory, created mode 0700 (and its missing\n"
+		       "               parents) if missing; an existing DIR must not be\n"
+		       "               writable by group or others\n");
 		return CTL_OK;
 	}
 	optind = 1;
@@ -126,8 +185,9 @@ static int verb_generate(int argc, char **argv)
 	if (snprintf(keyp, sizeof(keyp), "%s/key.pem", dir) >= (int)sizeof(keyp) ||
 	    snprintf(certp, sizeof(certp), "%s/cert.pem", dir) >= (int)sizeof(certp))
 		return ctl_fail(CTL_USAGE, "key generate: DIR too long");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", dir, strerror(errno));
+	rc = make_key_dir(dir);
+	if (rc)
+		return rc;
 	if (!access(keyp, F_OK) || !access(certp, F_OK))
 		return ctl_fail(CTL_INVALID,
 		                "%s already holds key.pem or cert.pem; not replacing them", dir);
@@ -165,14 +225,15 @@ static int verb_show(int argc, char **argv)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
 	_cleanup_(X509_freep) X509 *cert = NULL;
-	char keyp[4096], certp[4096];
+	char keyp[4096], certp[4096], why[128];
 	int rc;
 
 	if (ctl_wants_help(argc, argv)) {
 		printf("usage: hvipectl key show DIR\n\n"
 		       "Print the certificate's subject, SHA-256 fingerprint, key type and\n"
 		       "expiry, and whether DIR/key.pem is private (0600) and matches it.\n"
-		       "Exit 1 when the key file is unsafe or does not match.\n");
+		       "Exit 1 when the key file is unsafe, does not match, or is weaker than\n"
+		       "policy sign accepts (RSA under 2048 bits, EC other than P-256/P-384).\n");
 		return CTL_OK;
 	}
 	if (argc != 2 || argv[1][0] == '-')
@@ -184,7 +245,7 @@ static int verb_show(int argc, char **argv)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not an X.509 certificate", certp);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", certp, strerror(-rc));
+		return ctl_file_fail(rc, "", certp);
 	describe(cert);
 
 	rc = hv_key_load(keyp, &key);
@@ -201,13 +262,19 @@ static int verb_show(int argc, char **argv)
 	}
 	if (rc) {
 		printf("key: unreadable\n");
-		return ctl_fail(CTL_INVALID, "%s: %s", keyp,
-		                rc == -EBADMSG ? "not an unencrypted PEM private key"
-		                               : strerror(-rc));
+		if (rc == -EBADMSG)
+			return ctl_fail(CTL_INVALID, "%s: not an unencrypted PEM private key",
+			                keyp);
+		return ctl_file_fail(rc, "", keyp);
 	}
 	if (!X509_check_private_key(cert, key)) {
 		printf("key: mismatch\n");
 		return ctl_fail(CTL_INVALID, "%s does not belong to %s", keyp, certp);
+	}
+	if (ctl_key_weakness(key, why, sizeof(why))) {
+		printf("key: weak\n");
+		return ctl_fail(CTL_INVALID, "%s is %s; hvipectl policy sign refuses it", keyp,
+		                why);
 	}
 	printf("key: %s (private, matches certificate)\n", keyp);
 	return CTL_OK;

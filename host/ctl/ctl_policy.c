@@ -16,11 +16,15 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -80,7 +84,7 @@ static int read_input(const char *path, uint8_t **data, size_t *len)
 	if (rc == -EFBIG)
 		return ctl_fail(CTL_INVALID, "%s: larger than %u bytes", path, HV_POLICY_MAX_FILE);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 
@@ -166,6 +170,63 @@ static int verb_check(int argc, char **argv)
 	return worst;
 }
 
+/*
+ * Replace the file @path names by @len bytes of @data, keeping what the
+ * operator set up: a symbolic link is followed and its target rewritten (the
+ * link stays), and the new file gets the old one's owner, group and mode
+ * before it is renamed over it; file and directory are synced. Other hard
+ * links keep the old text (the man page says so; *@nlink tells the caller).
+ * Returns 0 or -errno (-EPERM when the owner cannot be kept).
+ */
+static int replace_file(const char *path, const void *data, size_t len, nlink_t *nlink)
+{
+	_cleanup_free_ char *target = realpath(path, NULL);
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1, dfd = -1;
+	const uint8_t *p = data;
+	struct stat st;
+	char *slash;
+	int e;
+
+	if (!target)
+		return -errno;
+	if (stat(target, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*nlink = st.st_nlink;
+	if (asprintf(&tmp, "%s.tmpXXXXXX", target) < 0)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Owner first: chown clears set-id bits that fchmod then restores. */
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+		goto fail;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) < 0 || rename(tmp, target) < 0)
+		goto fail;
+	slash = strrchr(target, '/');
+	slash[slash == target] = '\0';
+	dfd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		return -errno;
+	return 0;
+fail:
+	e = errno;
+	unlink(tmp);
+	return -e;
+}
+
 static int verb_fmt(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,7 +245,9 @@ static int verb_fmt(int argc, char **argv)
 		       "keep their order). Formatting twice changes nothing; the result means\n"
 		       "the same to the kernel. FILE '-' is standard input.\n\n"
 		       "  --check  print nothing; exit 1 and name each FILE that is not canonical\n"
-		       "  --write  replace each FILE by its canonical form\n");
+		       "  --write  replace each FILE by its canonical form, keeping its mode,\n"
+		       "           owner and group; a symlink's target is rewritten. Other\n"
+		       "           hard links to FILE keep the old text.\n");
 		return CTL_OK;
 	}
 	optind = 1;
@@ -232,10 +295,22 @@ static int verb_fmt(int argc, char **argv)
 			rc = CTL_INVALID;
 		} else if (rc == CTL_OK && write) {
 			if (olen != len || memcmp(out, data, len)) {
-				int r = hv_write_file_atomic(argv[i], out, olen, 0644);
+				nlink_t links = 1;
+				int r = replace_file(argv[i], out, olen, &links);
 
-				if (r)
-					rc = ctl_fail(CTL_SYSTEM, "%s: %s", argv[i], strerror(-r));
+				if (r == -EPERM)
+					rc = ctl_fail(
+					        CTL_SYSTEM,
+					        "%s: cannot give the new text the file's owner "
+					        "and group (%s); left unchanged",
+					        argv[i], strerror(-r));
+				else if (r)
+					rc = ctl_file_fail(r, "", argv[i]);
+				else if (links > 1)
+					fprintf(stderr,
+					        "%s: warning: had %lu hard links; the other names "
+					        "keep the old text\n",
+					        argv[i], (unsigned long)links);
 			}
 		} else if (rc == CTL_OK && !check) {
 			fwrite(out, 1, olen, stdout);
@@ -255,7 +330,7 @@ static int load_cert(const char *path, X509 **cert)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not a PEM or DER X.509 certificate", path);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 
@@ -274,7 +349,7 @@ static int verb_sign(int argc, char **argv)
 	const char *keyp = NULL, *certp = NULL, *outp = NULL, *file;
 	bool initramfs = false;
 	size_t len = 0, blen = 0;
-	char hex[65], ver[24], name[1100];
+	char hex[65], ver[24], name[1100], why[128];
 	int c, rc;
 
 	if (ctl_wants_help(argc, argv)) {
@@ -282,7 +357,9 @@ static int verb_sign(int argc, char **argv)
 		       "Sign FILE as Linux 6.12 IPE accepts it: DER PKCS#7 SignedData, content\n"
 		       "attached, no signed attributes, at most 65,535 bytes. Refuses what\n"
 		       "'policy check' refuses, and any NUL byte. KEY must be readable by its\n"
-		       "owner only (mode 0600).\n\n"
+		       "owner only (mode 0600), and RSA of at least 2048 bits or EC P-256 or\n"
+		       "P-384. FILE '-' is standard input; its blob then goes to standard\n"
+		       "output unless -o names a file.\n\n"
 		       "  --key KEY        PEM private key (e.g. var/keys/key.pem)\n"
 		       "  --cert CERT      its certificate (embedded in the blob)\n"
 		       "  -o, --output OUT where to write the blob (default FILE.p7s; '-' "
@@ -335,7 +412,9 @@ static int verb_sign(int argc, char **argv)
 	if (rc == -EBADMSG)
 		return ctl_fail(CTL_INVALID, "%s: not an unencrypted PEM private key", keyp);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", keyp, strerror(-rc));
+		return ctl_file_fail(rc, "", keyp);
+	if (ctl_key_weakness(key, why, sizeof(why)))
+		return ctl_fail(CTL_INVALID, "%s: refusing to sign with %s", keyp, why);
 	rc = load_cert(certp, &cert);
 	if (rc)
 		return rc;
@@ -352,6 +431,14 @@ static int verb_sign(int argc, char **argv)
 	if (rc)
 		return ctl_fail(CTL_SYSTEM, "signing failed: %s", strerror(-rc));
 
+	if (!outp && !strcmp(file, "-")) {
+		/* Standard input has no name to put .p7s after: the blob goes to stdout. */
+		if (isatty(STDOUT_FILENO))
+			return ctl_fail(CTL_USAGE, "policy sign: FILE '-' writes the blob to "
+			                           "standard output, which is a terminal; give "
+			                           "-o OUT");
+		outp = "-";
+	}
 	if (!outp) {
 		if (asprintf(&def_out, "%s.p7s", file) < 0)
 			return ctl_fail(CTL_SYSTEM, "out of memory");
@@ -364,7 +451,7 @@ static int verb_sign(int argc, char **argv)
 	}
 	rc = hv_write_file_atomic(outp, blob, blen, 0644);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", outp, strerror(-rc));
+		return ctl_file_fail(rc, "", outp);
 	audit_digest(blob, blen, hex);
 	printf("%s: signed policy_name=%s policy_version=%s bytes=%zu digest=sha256:%s\n", outp,
 	       hv_log_escape(name, sizeof(name), hv_policy_name(p), strlen(hv_policy_name(p)), 255),
@@ -381,7 +468,7 @@ static int read_blob(const char *path, uint8_t **blob, size_t *len)
 		                "%s: larger than %u bytes; the kernel refuses it (EMSGSIZE)", path,
 		                HV_IPE_MAX_SIGNED_BLOB);
 	if (rc)
-		return ctl_fail(CTL_SYSTEM, "%s: %s", path, strerror(-rc));
+		return ctl_file_fail(rc, "", path);
 	return CTL_OK;
 }
 

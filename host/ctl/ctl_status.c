@@ -45,7 +45,7 @@ int ctl_status_main(int argc, char **argv)
 	}
 	rq.body_case = HVIPE__CTL__REQUEST__BODY_STATUS;
 	rq.status = &ref;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, ref.name);
 	if (r != CTL_OK)
 		return r;
 	if (json) {
@@ -121,7 +121,7 @@ int ctl_audit_main(int argc, char **argv)
 		return ctl_fail(CTL_USAGE, "usage: hvipectl audit [--vm NAME] [--json]");
 	rq.body_case = HVIPE__CTL__REQUEST__BODY_AUDIT;
 	rq.audit = &q;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, q.vm);
 	if (r != CTL_OK)
 		return r;
 	if (json)

@@ -206,7 +206,7 @@ static int vm_list_show(int argc, char **argv, bool show)
 		rq.body_case = HVIPE__CTL__REQUEST__BODY_VM_LIST;
 		rq.vm_list = &ref;
 	}
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, ref.name);
 	if (r != CTL_OK)
 		return r;
 	if (json) {
@@ -249,7 +249,7 @@ static int vm_simple(int argc, char **argv, Hvipe__Ctl__Request__BodyCase bc, co
 		rq.vm_forget = &ref;
 	else
 		rq.vm_resume = &ref;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, ref.name);
 	if (r != CTL_OK)
 		return r;
 	printf("vm %s %s\n", ref.name, done);
@@ -272,7 +272,7 @@ static int vm_set_action(int argc, char **argv)
 	a.action = argv[2];
 	rq.body_case = HVIPE__CTL__REQUEST__BODY_VM_SET_ACTION;
 	rq.vm_set_action = &a;
-	r = ctl_call(&rq, &rs);
+	r = ctl_call_vm(&rq, &rs, a.name);
 	if (r != CTL_OK)
 		return r;
 	printf("vm %s action %s\n", a.name, a.action);

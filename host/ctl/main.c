@@ -3,6 +3,7 @@
 #include "ctl_daemon.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,20 @@ int ctl_fail(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+int ctl_file_fail(int err, const char *prefix, const char *path)
+{
+	switch (err) {
+	case -EISDIR:
+		return ctl_fail(CTL_INVALID, "%s%s: is a directory, not a file", prefix, path);
+	case -EINVAL:
+		return ctl_fail(CTL_INVALID, "%s%s: not a regular file", prefix, path);
+	case -EFBIG:
+		return ctl_fail(CTL_INVALID, "%s%s: too large", prefix, path);
+	default:
+		return ctl_fail(CTL_SYSTEM, "%s%s: %s", prefix, path, strerror(-err));
+	}
 }
 
 int ctl_wants_help(int argc, char **argv)

@@ -98,6 +98,13 @@ check "hvipectl usage error exits 2" test $? -eq 2
 check "hvipectl --socket to a missing daemon exits 3" test $? -eq 3
 "$BIN/hvipectl" image add bad --root-hash abc 2>/dev/null
 check "a root hash of the wrong length is refused" test $? -eq 1
+"$BIN/hvipectl" audit --vm nope 2>"$T/err"
+check "audit --vm of an unknown VM is refused (exit 1)" test $? -eq 1
+check "audit --vm nope says no VM named 'nope', once" grep -qx "hvipectl: no VM named 'nope'" "$T/err"
+"$BIN/hvipectl" vm show nope 2>"$T/err"
+check "vm show of an unknown VM names it (exit 1)" grep -qx "hvipectl: no VM named 'nope'" "$T/err"
+"$BIN/hvipectl" image approve img1 --vm nope 2>"$T/err"
+check "image approve --vm nope names the VM" grep -qx "hvipectl: no VM named 'nope'" "$T/err"
 
 # --- full attestation ---------------------------------------------------------
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
