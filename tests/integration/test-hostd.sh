@@ -158,11 +158,59 @@ check "policy 1.0.2 delivered" has "$T/out" 'policy version=1.0.2 '
 check "policy 1.0.2 allows both images" grep -q "dmverity_roothash=sha256:$H2" "$T/p2.txt"
 guest g1 --root-hash "$H2" --state "$T/g1.state"
 check "the newly approved image attests trusted" has "$T/out" 'verdict trusted=1 findings=- '
+# The simulated guest refuses a version below its loaded one (ESTALE), as IPE
+# does: each reissue below must be above what the guest reports to be applied.
 read -r v1 d1 <"$T/g1.state.v1"
-guest g1 --root-hash "$H1" --report-version "$v1" --report-digest "$d1"
-check "rollback to 1.0.1: policy_outdated" has "$T/out" 'findings=policy_outdated '
-guest g1 --root-hash "$H1" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
-check "unknown active digest: policy_mismatch" has "$T/out" 'findings=policy_mismatch '
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version "$v1" --report-digest "$d1"
+check "rollback to 1.0.1: policy_outdated, and a new policy follows" has "$T/out" 'verdict trusted=0 findings=policy_outdated policy_follows=1'
+check "rollback: the host reissues 1.0.3 and the guest applies it" has "$T/out" '^ack ref=3 err=0'
+check "rollback: log names the reason" has "$LOG" 'vm=g1 cid=0 step=policy_update policy=hvipe version=1.0.3 .* reason=policy_outdated'
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "rollback: after the reissue the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
+check "unknown active digest: policy_mismatch, and a new policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=1'
+check "unknown 1.0.9: the new policy is 1.0.10, above it" has "$T/out" 'policy version=1.0.10 '
+check "unknown 1.0.9: log says the counter skipped" has "$LOG" 'vm=g1 cid=0 step=issue decision=skip counter=3 issue=10 reason="the guest reports hvipe version 1.0.9: the new one must be above"'
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version 1.0.4 --report-digest "$(printf 'cd%.0s' {1..32})"
+check "a lower unknown version later: the counter never goes back (1.0.11)" has "$T/out" 'policy version=1.0.11 '
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "after the reissues the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+
+# --- a guest whose policy this store does not know ---------------------------
+# vm forget, then the same socket under a new name: the new name's counter
+# starts afresh, but the guest still runs the old record's 1.0.4.
+E=$(printf 'e%.0s' {1..64})
+"$BIN/hvipectl" vm add u1 --uds "$T/u1" --require-guard no >/dev/null
+"$BIN/hvipectl" vm forget u1 >/dev/null
+"$BIN/hvipectl" vm add u1b --uds "$T/u1" --require-guard no >/dev/null
+"$BIN/hvipectl" image approve img1 --vm u1b >/dev/null
+wait_for 10 test -S "$T/u1_4730"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 1.0.4 --report-digest "$E" \
+	--cert "$T/keys/cert.pem" --heartbeats 3 --daemon
+check "re-added VM, guest on unknown 1.0.4: mismatch once, a policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=1'
+check "re-added VM: the policy is 1.0.5 (above 1.0.4), signed by the host" has "$T/out" 'policy version=1.0.5 bytes=[0-9]* verified=1'
+check "re-added VM: the guest applied it" has "$T/out" '^ack ref=3 err=0'
+check "re-added VM: the mismatch is in one verdict only" test "$(grep -c policy_mismatch "$T/out")" -eq 1
+check "re-added VM: later verdicts are trusted" test "$(grep -c 'verdict trusted=1 findings=- policy_follows=0' "$T/out")" -eq 2
+check "re-added VM: the action fired once" test "$(logcount 'vm=u1b cid=0 step=act ')" -eq 1
+check "re-added VM: store confirms 1.0.5" wait_for 10 bash -c "'$BIN/hvipectl' vm show u1b | grep -q '^policy: *1.0.5 (applied)$'"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 2.0.0 --report-digest "$E"
+check "unknown 2.0.0 (above any 1.x issue): the host issues 2.0.1" has "$T/out" 'policy version=2.0.1 '
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 65535.65535.65535 --report-digest "$E"
+check "unknown 65535.65535.65535: mismatch, no policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=0'
+check "unknown 65535.65535.65535: the verdict says the host cannot issue above it" has "$LOG" 'vm=u1b cid=0 step=verdict .*reason="policy_mismatch: active policy digest differs from the one issued; no reissue: the host cannot issue a version above 65535.65535.65535"'
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 1.0.70000 --report-digest "$E"
+check "a reported version over 16 bits: mismatch, no policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=0'
+check "a reported version over 16 bits: the verdict says why" has "$LOG" "vm=u1b cid=0 step=verdict .*no reissue: reported version '1.0.70000' is not M.m.r"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 65535.65535.65534 --report-digest "$E"
+check "unknown 65535.65535.65534: the host issues the last version" has "$T/out" 'policy version=65535.65535.65535 '
+guest u1 --root-hash "$H1" --state "$T/u1.state"
+check "at the last version the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+"$BIN/hvipectl" image approve img2 --vm u1b >/dev/null
+guest u1 --root-hash "$H1" --state "$T/u1.state"
+check "counter exhausted: no wrap, the failure is logged" has "$LOG" 'vm=u1b cid=0 step=issue verdict=failed reason="issue counter exhausted'
+check "counter exhausted: the verdict promises no policy" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+check "counter exhausted: the guest keeps its policy" has "$T/u1.state" '^65535.65535.65535 '
 
 # --- operator verbs ----------------------------------------------------------
 check "vm set-action g1 pause" "$BIN/hvipectl" vm set-action g1 pause
