@@ -133,6 +133,11 @@ int hostd_vm_add(struct hostd *h, struct hv_vm *tmpl, char *why, size_t whysz);
 int hostd_vm_forget(struct hostd *h, struct hv_vm *vm);
 int hostd_vm_set_action(struct hostd *h, struct hv_vm *vm, enum hv_action a);
 int hostd_vm_resume(struct hostd *h, struct hv_vm *vm);
+/*
+ * Register an image. A signature (@sig_len > 0) must be a detached PKCS#7
+ * over the lower-case hex root hash that verifies with the host certificate:
+ * otherwise -EBADMSG/-EKEYREJECTED/-EMSGSIZE, nothing stored, @why says why.
+ */
 int hostd_image_add(struct hostd *h, const char *name, const char *alg, const char *hex,
                     const void *sig, size_t sig_len, char *why, size_t whysz);
 int hostd_image_approve(struct hostd *h, struct hv_vm *vm, struct hv_image *img, bool on);

@@ -209,6 +209,23 @@ int hostd_load(struct hostd *h)
 		struct hv_image *img;
 
 		r = image_from_row(st, &img);
+		if (r == 0 && img->has_signature && h->signer) {
+			char reason[160];
+
+			/* Stored before image add checked signatures: kept, but
+			 * not counted as the host's signature unless it verifies. */
+			if (hv_signer_verify_roothash(h->signer, sqlite3_column_blob(st, 4),
+			                              (size_t)sqlite3_column_bytes(st, 4), img->hex,
+			                              reason, sizeof(reason)) < 0) {
+				hv_log(HV_WARN,
+				       "image=%s step=load signature=ignored reason=\"signature "
+				       "does "
+				       "not verify over the root hash with the host certificate: "
+				       "%s\"",
+				       img->name, reason);
+				img->has_signature = false;
+			}
+		}
 		if (r == 0 && (r = push(&h->images, &h->n_images, img)) < 0)
 			image_free(img);
 		if (r < 0)
@@ -501,6 +518,23 @@ int hostd_image_add(struct hostd *h, const char *name, const char *alg, const ch
 		return -ENOMEM;
 	}
 	hv_hex_encode(img->hex, img->hash, img->hash_len);
+	if (sig_len > 0) {
+		char reason[160];
+
+		/* A signature stored here makes the image pass signature mode and
+		 * the verdict's signature check: it must be one the guest's
+		 * dm-verity would accept from this host. */
+		r = hv_signer_verify_roothash(h->signer, sig, sig_len, img->hex, reason,
+		                              sizeof(reason));
+		if (r < 0) {
+			snprintf(why, whysz,
+			         "signature does not verify over the root hash with the host "
+			         "certificate: %s",
+			         reason);
+			image_free(img);
+			return r;
+		}
+	}
 	img->has_signature = sig_len > 0;
 	r = hv_store_exec(&h->store, &img->id,
 	                  "INSERT INTO images(name, alg, root_hash, signature, created_at)"
