@@ -74,9 +74,10 @@ $(call objs,$(GUARD_PB_USERS)): $(O)/gen/hvipe.pb-c.h
 $(call objs,tests/unit/test_guard_state.c tests/vm/guard/guard_test.c guest/guard/main.c): \
 	$(O)/gen/guard.skel.h
 
-# hvipe-hostd's guard check (host/hostd/verdict.c with the tags from tags.c).
+# hvipe-hostd's guard check (host/hostd/verdict.c, which uses compose.c, with the
+# tags from tags.c).
 UNIT_TESTS += test_hostd_guard
-test_hostd_guard_SRCS := tests/unit/test_hostd_guard.c host/hostd/verdict.c
+test_hostd_guard_SRCS := tests/unit/test_hostd_guard.c host/hostd/verdict.c host/hostd/compose.c
 test_hostd_guard_LIBS := $(LIBS_cmocka)
 $(call objs,tests/unit/test_hostd_guard.c): $(O)/gen/hvipe.pb-c.h
 

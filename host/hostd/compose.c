@@ -29,9 +29,20 @@ int hv_mode_parse(const char *s, enum hv_vm_mode *out)
 
 int hv_compose_version(uint64_t n, char *buf, size_t bufsz)
 {
+	uint64_t v = HV_ISSUE_VERSION_BASE + n;
+
 	if (n == 0 || n > HV_ISSUE_MAX || bufsz < 18)
 		return -ERANGE;
-	snprintf(buf, bufsz, "1.%u.%u", (unsigned)(n >> 16), (unsigned)(n & 0xffff));
+	snprintf(buf, bufsz, "%u.%u.%u", (unsigned)(v >> 32), (unsigned)((v >> 16) & 0xffff),
+	         (unsigned)(v & 0xffff));
+	return 0;
+}
+
+int hv_issue_above(uint64_t version, uint64_t *n)
+{
+	if (version >= HV_VERSION_MAX)
+		return -ERANGE;
+	*n = version < HV_ISSUE_VERSION_BASE ? 1 : version - HV_ISSUE_VERSION_BASE + 1;
 	return 0;
 }
 

@@ -15,8 +15,15 @@
 #define HV_POLICY_NAME          "hvipe"
 #define HV_FALLBACK_POLICY_NAME "hvipe_fallback"
 
-/* The largest issue counter: version 1.65535.65535. */
-#define HV_ISSUE_MAX 0xffffffffull
+/*
+ * IPE versions are three 16-bit fields, compared as one 48-bit number. Issue
+ * n has version HV_ISSUE_VERSION_BASE + n: "1.0.1" for n = 1, as every
+ * version this host issued before it had to climb above one a guest reports.
+ */
+#define HV_VERSION_MAX        0xffffffffffffull
+#define HV_ISSUE_VERSION_BASE (1ull << 32)
+/* The largest issue counter: version 65535.65535.65535. */
+#define HV_ISSUE_MAX (HV_VERSION_MAX - HV_ISSUE_VERSION_BASE)
 
 enum hv_vm_mode {
 	HV_MODE_ROOTHASH = 0,  /* one dmverity_roothash rule per approved image */
@@ -33,10 +40,19 @@ struct hv_image_rule {
 };
 
 /*
- * Version of issue @n: "1.<n >> 16>.<n & 0xffff>" into @buf (at least 18
- * bytes). Returns 0, or -ERANGE for n == 0 or n > HV_ISSUE_MAX.
+ * Version of issue @n, HV_ISSUE_VERSION_BASE + n as "M.m.r" ("1.<n >> 16>.
+ * <n & 0xffff>" while n < 2^32) into @buf (at least 18 bytes). Returns 0, or
+ * -ERANGE for n == 0 or n > HV_ISSUE_MAX.
  */
 int hv_compose_version(uint64_t n, char *buf, size_t bufsz);
+
+/*
+ * The smallest issue number whose version is above @version (a 48-bit IPE
+ * version as hv_version_parse gives it): 1 for any version below 1.0.1.
+ * Returns 0 and *@n, or -ERANGE when @version is HV_VERSION_MAX or above, so
+ * that no issue can be above it.
+ */
+int hv_issue_above(uint64_t version, uint64_t *n);
 
 /*
  * The rule lines (everything after the header line) for @mode and @imgs.

@@ -315,6 +315,13 @@ static int do_image_add(struct hostd *h, const Hvipe__Ctl__ImageAdd *a, char *wh
 	}
 	r = hostd_image_add(h, a->name, a->alg[0] ? a->alg : "sha256", a->root_hash,
 	                    a->signature.data, a->signature.len, why, whysz);
+	if (r == -EBADMSG || r == -EKEYREJECTED) {
+		char esc[400];
+
+		hv_log_escape(esc, sizeof(esc), why, strlen(why), 300);
+		hv_log(HV_WARN, "image=%s step=control op=image_add verdict=refused reason=\"%s\"",
+		       a->name, esc);
+	}
 	if (r == 0)
 		hv_log(HV_NOTICE,
 		       "image=%s step=control op=image_add alg=%s root_hash=%s signed=%s", a->name,

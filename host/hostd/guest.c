@@ -267,26 +267,39 @@ static int on_hello(struct hv_conn *c, const hv_envelope *in)
 	return r < 0 ? r : send_challenge(c);
 }
 
-static int send_policy(struct hv_conn *c, const char *why_needed)
+/*
+ * Issue a policy for the VM, its issue number at least @min_issue (0: any).
+ * Done before the Verdict leaves, so that policy_follows is only promised
+ * for a policy that exists. Returns 0 with *@blob, or -errno after logging
+ * why (the session goes on; the next heartbeat tries again).
+ */
+static int issue_policy(struct hv_conn *c, uint64_t min_issue, uint8_t **blob, size_t *blob_len)
+{
+	struct hv_vm *vm = c->vm;
+	char why[256] = "";
+	int r;
+
+	r = hostd_issue_policy(c->h, vm, min_issue, blob, blob_len, why, sizeof(why));
+	if (r < 0)
+		hv_log(HV_ERR, "vm=%s cid=%u step=issue verdict=failed reason=\"%s\"", vm->name,
+		       vm->cid, why);
+	return r;
+}
+
+/* Send the policy just issued. */
+static int send_policy(struct hv_conn *c, const uint8_t *blob, size_t blob_len,
+                       const char *why_needed)
 {
 	hv_envelope env = HVIPE__ENVELOPE__INIT;
 	Hvipe__PolicyUpdate u = HVIPE__POLICY_UPDATE__INIT;
-	_cleanup_free_ uint8_t *blob = NULL;
 	struct hv_vm *vm = c->vm;
-	size_t blob_len;
-	char why[256] = "", dhex[65];
+	char dhex[65];
 	int r;
 
-	r = hostd_issue_policy(c->h, vm, &blob, &blob_len, why, sizeof(why));
-	if (r < 0) {
-		hv_log(HV_ERR, "vm=%s cid=%u step=issue verdict=failed reason=\"%s\"", vm->name,
-		       vm->cid, why);
-		return 0; /* keep the session; the next heartbeat tries again */
-	}
 	hv_hex_encode(dhex, vm->issued_digest, 32);
 	u.name = (char *)HV_POLICY_NAME;
 	u.version = vm->issued_version;
-	u.blob.data = blob;
+	u.blob.data = (uint8_t *)blob;
 	u.blob.len = blob_len;
 	u.activate = true;
 	u.digest.data = vm->issued_digest;
@@ -393,6 +406,8 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 	Hvipe__Finding fs[HV_VERDICT_MAX_FINDINGS], *fp[HV_VERDICT_MAX_FINDINGS];
 	struct hv_verdict v;
 	struct hv_expect x;
+	_cleanup_free_ uint8_t *blob = NULL;
+	size_t blob_len = 0;
 	const char *deliver = NULL;
 	char reason[200], esc[240];
 	int r;
@@ -404,7 +419,7 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 	hv_verdict_eval(&x, in->evidence, &v);
 	record_guard_refusals(c, in->evidence->guard);
 	if (v.need_policy)
-		deliver = "policy_missing";
+		deliver = v.deliver;
 	else if (!v.violation && rules_stale(c))
 		deliver = "approvals_changed";
 
@@ -419,6 +434,9 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 		       vm->name, vm->cid, (unsigned long long)c->session,
 		       v.trusted ? "trusted" : (v.violation ? "violation" : "pending"), v.n, esc);
 	c->judged = true;
+	if (deliver && (c->caps & HVIPE__CAPABILITY__CAP_POLICY_UPDATE) &&
+	    issue_policy(c, v.need_policy ? v.min_issue : 0, &blob, &blob_len) < 0)
+		deliver = NULL;
 
 	for (size_t i = 0; i < v.n; i++) {
 		hvipe__finding__init(&fs[i]);
@@ -431,7 +449,7 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 	vd.findings = fp;
 	vd.nonce.data = c->nonce;
 	vd.nonce.len = sizeof(c->nonce);
-	vd.policy_follows = deliver != NULL && (c->caps & HVIPE__CAPABILITY__CAP_POLICY_UPDATE);
+	vd.policy_follows = blob != NULL;
 	env.body_case = HVIPE__ENVELOPE__BODY_VERDICT;
 	env.verdict = &vd;
 	r = conn_send(c, &env);
@@ -444,8 +462,8 @@ static int on_evidence(struct hv_conn *c, const hv_envelope *in)
 	} else if (v.trusted) {
 		vm->in_violation = false;
 	}
-	if (vd.policy_follows)
-		return send_policy(c, deliver);
+	if (blob)
+		return send_policy(c, blob, blob_len, deliver);
 	c->st = ST_IDLE;
 	conn_arm(c, c->h->cfg.heartbeat_ms);
 	return 0;

@@ -133,6 +133,11 @@ int hostd_vm_add(struct hostd *h, struct hv_vm *tmpl, char *why, size_t whysz);
 int hostd_vm_forget(struct hostd *h, struct hv_vm *vm);
 int hostd_vm_set_action(struct hostd *h, struct hv_vm *vm, enum hv_action a);
 int hostd_vm_resume(struct hostd *h, struct hv_vm *vm);
+/*
+ * Register an image. A signature (@sig_len > 0) must be a detached PKCS#7
+ * over the lower-case hex root hash that verifies with the host certificate:
+ * otherwise -EBADMSG/-EKEYREJECTED/-EMSGSIZE, nothing stored, @why says why.
+ */
 int hostd_image_add(struct hostd *h, const char *name, const char *alg, const char *hex,
                     const void *sig, size_t sig_len, char *why, size_t whysz);
 int hostd_image_approve(struct hostd *h, struct hv_vm *vm, struct hv_image *img, bool on);
@@ -145,9 +150,12 @@ int hostd_vm_rules(struct hostd *h, struct hv_vm *vm, char **out);
  * with hostd_send_durable() so that the counter and the record are
  * committed before the version leaves the host. Switches the VM to signature mode (persisted,
  * logged) when its root hashes do not fit. *@blob malloc'd.
+ * The counter moves to at least @min_issue (0: just the next), never back:
+ * the guest reported an hvipe policy the new one must be above. -ERANGE
+ * (@why says so) when the counter cannot go there or past HV_ISSUE_MAX.
  */
-int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t *blob_len,
-                       char *why, size_t whysz);
+int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint64_t min_issue, uint8_t **blob,
+                       size_t *blob_len, char *why, size_t whysz);
 /* Record the guest's confirmation in the open transaction (ack durably). */
 int hostd_policy_confirmed(struct hostd *h, struct hv_vm *vm, uint64_t n);
 /* Store a verdict (batched), remember it, act when it is a violation. */

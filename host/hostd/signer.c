@@ -82,3 +82,9 @@ int hv_signer_sign(struct hv_signer *s, const char *text, size_t len, uint8_t **
 	hv_policy_blob_digest(*blob, *blob_len, digest);
 	return 0;
 }
+
+int hv_signer_verify_roothash(const struct hv_signer *s, const void *sig, size_t len,
+                              const char *hex, char *why, size_t whysz)
+{
+	return hv_roothash_sig_verify(sig, len, hex, strlen(hex), s->cert, why, whysz);
+}

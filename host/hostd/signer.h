@@ -28,6 +28,15 @@ void hv_signer_free(struct hv_signer *s);
 int hv_signer_sign(struct hv_signer *s, const char *text, size_t len, uint8_t **blob,
                    size_t *blob_len, uint8_t digest[32], char *why, size_t whysz);
 
+/*
+ * Check a dm-verity root-hash signature for the image whose root hash is
+ * @hex (lower-case, as dm-verity's table and build-image sign it) against
+ * the host certificate: shared/policy's hv_roothash_sig_verify, reason in
+ * @why. 0, -EBADMSG, -EKEYREJECTED, -EMSGSIZE, -ENOMEM.
+ */
+int hv_signer_verify_roothash(const struct hv_signer *s, const void *sig, size_t len,
+                              const char *hex, char *why, size_t whysz);
+
 /* Bytes a signature adds to the text (measured once at open). */
 size_t hv_signer_overhead(const struct hv_signer *s);
 

@@ -139,11 +139,58 @@ static void judge_device(const struct hv_expect *x, const Hvipe__VerityDevice *d
 		    "device %s: signature mode needs a verified root-hash signature", name);
 }
 
+static void deliver(struct hv_verdict *v, const char *why)
+{
+	v->need_policy = true;
+	v->deliver = why;
+}
+
+/*
+ * The host's policy is not the active one: plan a new issue that the kernel
+ * will take. It must be above the version of every policy named hvipe that
+ * the guest reports (IPE keeps one per name, but the report is the guest's
+ * word and may list more). Returns "" when an issue is planned, otherwise
+ * why none can be, for the finding's detail: a reported version that does
+ * not parse (no floor can be chosen) or one no issue can be above.
+ */
+static const char *plan_reissue(const Hvipe__IpeState *ipe, struct hv_verdict *v, const char *why,
+                                char *buf, size_t bufsz)
+{
+	uint64_t top = 0, ver, n = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < ipe->n_policies; i++) {
+		const Hvipe__IpePolicy *p = ipe->policies[i];
+
+		if (strcmp(p->name, HV_POLICY_NAME) != 0)
+			continue;
+		if (hv_version_parse(p->version, &ver) < 0) {
+			snprintf(buf, bufsz, "; no reissue: reported version '%.20s' is not M.m.r",
+			         p->version);
+			return buf;
+		}
+		if (!any || ver > top)
+			top = ver;
+		any = true;
+	}
+	if (any && hv_issue_above(top, &n) < 0) {
+		snprintf(buf, bufsz, "; no reissue: the host cannot issue a version above %u.%u.%u",
+		         (unsigned)(top >> 32), (unsigned)((top >> 16) & 0xffff),
+		         (unsigned)(top & 0xffff));
+		return buf;
+	}
+	v->min_issue = any ? n : 0;
+	deliver(v, why);
+	return "";
+}
+
 static void judge_policy(const struct hv_expect *x, const Hvipe__IpeState *ipe,
                          struct hv_verdict *v)
 {
 	const Hvipe__IpePolicy *active = NULL;
 	uint64_t ver, floor_n;
+	char buf[96];
+	const char *plan;
 	size_t i;
 
 	for (i = 0; i < ipe->n_policies; i++)
@@ -152,14 +199,16 @@ static void judge_policy(const struct hv_expect *x, const Hvipe__IpeState *ipe,
 			break;
 		}
 	if (!active || !strcmp(active->name, HV_FALLBACK_POLICY_NAME)) {
-		add(v, HVIPE__FINDING_CODE__FINDING_POLICY_MISSING, "active policy %s",
-		    active ? HV_FALLBACK_POLICY_NAME : "none");
-		v->need_policy = true;
+		/* An hvipe policy may be loaded without being active. */
+		plan = plan_reissue(ipe, v, "policy_missing", buf, sizeof(buf));
+		add(v, HVIPE__FINDING_CODE__FINDING_POLICY_MISSING, "active policy %s%s",
+		    active ? HV_FALLBACK_POLICY_NAME : "none", plan);
 		return;
 	}
 	if (strcmp(active->name, HV_POLICY_NAME) != 0) {
+		plan = plan_reissue(ipe, v, "policy_mismatch", buf, sizeof(buf));
 		add(v, HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH,
-		    "active policy is not the host's (name differs)");
+		    "active policy is not the host's (name differs)%s", plan);
 		return;
 	}
 	if (active->digest.len == 32 && x->issued_n > 0 &&
@@ -168,19 +217,25 @@ static void judge_policy(const struct hv_expect *x, const Hvipe__IpeState *ipe,
 	if (active->digest.len == 32 && x->confirmed_n > 0 &&
 	    memcmp(active->digest.data, x->confirmed_digest, 32) == 0) {
 		/* An issue after the confirmed one did not take: send it again. */
-		v->need_policy = true;
+		deliver(v, "policy_not_applied");
 		return;
 	}
+	/* Neither is the policy the host issued: a rollback to an older issue,
+	 * or one this host's store does not know (forgotten VM, restored
+	 * database, another host). The host is the authority: it issues anew,
+	 * above what the guest runs. The finding stays on this verdict. */
 	floor_n = x->confirmed_n ? x->confirmed_n : x->issued_n;
 	if (floor_n > 0 && hv_version_parse(active->version, &ver) == 0 &&
 	    ver < HV_ISSUE_VERSION_BASE + floor_n) {
+		plan = plan_reissue(ipe, v, "policy_outdated", buf, sizeof(buf));
 		add(v, HVIPE__FINDING_CODE__FINDING_POLICY_OUTDATED,
-		    "active version %.20s is older than issue %llu", active->version,
-		    (unsigned long long)floor_n);
+		    "active version %.20s is older than issue %llu%s", active->version,
+		    (unsigned long long)floor_n, plan);
 		return;
 	}
+	plan = plan_reissue(ipe, v, "policy_mismatch", buf, sizeof(buf));
 	add(v, HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH,
-	    "active policy digest differs from the one issued");
+	    "active policy digest differs from the one issued%s", plan);
 }
 
 void hv_verdict_eval(const struct hv_expect *x, const Hvipe__Evidence *ev, struct hv_verdict *v)

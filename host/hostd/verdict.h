@@ -57,7 +57,13 @@ struct hv_finding {
 struct hv_verdict {
 	bool trusted;     /* no finding at all */
 	bool violation;   /* a finding the host acts on */
-	bool need_policy; /* no host policy active: deliver one */
+	bool need_policy; /* the host policy is not active: deliver one */
+	/* Why (a finding name, or "policy_not_applied"); set with need_policy. */
+	const char *deliver;
+	/* The issue delivered must have at least this number, so that its
+	 * version is above every hvipe policy the guest reports (the kernel
+	 * refuses a lower one, ESTALE); 0: no such policy reported. */
+	uint64_t min_issue;
 	size_t n;
 	struct hv_finding f[HV_VERDICT_MAX_FINDINGS];
 };
@@ -66,6 +72,10 @@ struct hv_verdict {
  * Judge @ev against @x. Every finding is listed (up to the cap; the last slot
  * then says findings were cut). A missing host policy alone is not a
  * violation: the host answers it with a PolicyUpdate. Everything else is.
+ * A mismatched or outdated hvipe policy is a violation and is answered with
+ * a PolicyUpdate too (need_policy, min_issue), unless the guest reports a
+ * version no issue can be above (or one that does not parse): the finding's
+ * detail then says so and nothing is delivered.
  */
 void hv_verdict_eval(const struct hv_expect *x, const Hvipe__Evidence *ev, struct hv_verdict *v);
 
@@ -75,10 +85,10 @@ const char *hv_finding_name(Hvipe__FindingCode c);
 /* Digest length for a hash algorithm name, 0 when unknown. */
 size_t hv_alg_digest_len(const char *alg);
 
-/* hv_version_parse("1.0.0"): issue n has version HV_ISSUE_VERSION_BASE + n. */
-#define HV_ISSUE_VERSION_BASE (1ull << 32)
-
-/* Parse "M.m.r" (each 0..65535) into one comparable number; -EINVAL. */
+/*
+ * Parse "M.m.r" (each 0..65535, at most 5 digits) into one comparable 48-bit
+ * number; -EINVAL. "1.0.0" is HV_ISSUE_VERSION_BASE (compose.h).
+ */
 int hv_version_parse(const char *s, uint64_t *out);
 
 #endif

@@ -209,6 +209,23 @@ int hostd_load(struct hostd *h)
 		struct hv_image *img;
 
 		r = image_from_row(st, &img);
+		if (r == 0 && img->has_signature && h->signer) {
+			char reason[160];
+
+			/* Stored before image add checked signatures: kept, but
+			 * not counted as the host's signature unless it verifies. */
+			if (hv_signer_verify_roothash(h->signer, sqlite3_column_blob(st, 4),
+			                              (size_t)sqlite3_column_bytes(st, 4), img->hex,
+			                              reason, sizeof(reason)) < 0) {
+				hv_log(HV_WARN,
+				       "image=%s step=load signature=ignored reason=\"signature "
+				       "does "
+				       "not verify over the root hash with the host certificate: "
+				       "%s\"",
+				       img->name, reason);
+				img->has_signature = false;
+			}
+		}
 		if (r == 0 && (r = push(&h->images, &h->n_images, img)) < 0)
 			image_free(img);
 		if (r < 0)
@@ -501,6 +518,23 @@ int hostd_image_add(struct hostd *h, const char *name, const char *alg, const ch
 		return -ENOMEM;
 	}
 	hv_hex_encode(img->hex, img->hash, img->hash_len);
+	if (sig_len > 0) {
+		char reason[160];
+
+		/* A signature stored here makes the image pass signature mode and
+		 * the verdict's signature check: it must be one the guest's
+		 * dm-verity would accept from this host. */
+		r = hv_signer_verify_roothash(h->signer, sig, sig_len, img->hex, reason,
+		                              sizeof(reason));
+		if (r < 0) {
+			snprintf(why, whysz,
+			         "signature does not verify over the root hash with the host "
+			         "certificate: %s",
+			         reason);
+			image_free(img);
+			return r;
+		}
+	}
 	img->has_signature = sig_len > 0;
 	r = hv_store_exec(&h->store, &img->id,
 	                  "INSERT INTO images(name, alg, root_hash, signature, created_at)"
@@ -609,8 +643,8 @@ static int switch_to_signature(struct hostd *h, struct hv_vm *vm, size_t n_image
 	return 0;
 }
 
-int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t *blob_len,
-                       char *why, size_t whysz)
+int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint64_t min_issue, uint8_t **blob,
+                       size_t *blob_len, char *why, size_t whysz)
 {
 	_cleanup_free_ struct hv_image_rule *rules = NULL;
 	_cleanup_free_ char *text = NULL;
@@ -619,7 +653,8 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 	size_t n_rules, text_len, max_text, sblen = 0;
 	uint8_t digest[32];
 	char version[20];
-	uint64_t n = 0;
+	int64_t cur = 0;
+	uint64_t n;
 	const char *nl;
 	char *rules_copy;
 	int r;
@@ -629,28 +664,53 @@ int hostd_issue_policy(struct hostd *h, struct hv_vm *vm, uint8_t **blob, size_t
 	if (r < 0)
 		return r;
 
-	/* The counter is committed before its version is used anywhere. */
-	r = hv_store_exec(&h->store, NULL,
-	                  "INSERT INTO issue_counters(name, n) VALUES(?, 1)"
-	                  " ON CONFLICT(name) DO UPDATE SET n = n + 1",
-	                  "t", vm->name);
-	if (r == 0 &&
-	    (r = hv_store_query(&h->store, &st, "SELECT n FROM issue_counters WHERE name=?", "t",
-	                        vm->name)) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = (uint64_t)sqlite3_column_int64(st, 0);
+	/*
+	 * The next issue number: one past the VM name's counter, or @min_issue
+	 * when that is higher (a guest runs a version this store does not
+	 * know). The counter only grows; it is committed with the policy
+	 * record before the version leaves the host (the caller's durable send).
+	 */
+	r = hv_store_query(&h->store, &st, "SELECT n FROM issue_counters WHERE name=?", "t",
+	                   vm->name);
+	if (r == 0) {
+		int step = sqlite3_step(st);
+
+		if (step == SQLITE_ROW)
+			cur = sqlite3_column_int64(st, 0);
+		else if (step != SQLITE_DONE)
+			r = -EIO;
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (r == 0 && n == 0)
-		r = -EIO;
+	if (r == 0 && cur < 0)
+		r = -EBADMSG;
 	if (r < 0) {
 		snprintf(why, whysz, "issue counter: %s", strerror(-r));
 		return r;
 	}
-	if (n > HV_ISSUE_MAX) {
-		snprintf(why, whysz, "issue counter exhausted");
+	if ((uint64_t)cur >= HV_ISSUE_MAX || min_issue > HV_ISSUE_MAX) {
+		snprintf(why, whysz, "issue counter exhausted: at %lld, issue %llu is the last",
+		         (long long)cur, (unsigned long long)HV_ISSUE_MAX);
 		return -ERANGE;
+	}
+	n = (uint64_t)cur + 1;
+	if (min_issue > n) {
+		char above[20];
+
+		hv_compose_version(min_issue - 1, above, sizeof(above));
+		hv_log(HV_NOTICE,
+		       "vm=%s cid=%u step=issue decision=skip counter=%lld issue=%llu"
+		       " reason=\"the guest reports hvipe version %s: the new one must be above\"",
+		       vm->name, vm->cid, (long long)cur, (unsigned long long)min_issue, above);
+		n = min_issue;
+	}
+	r = hv_store_exec(&h->store, NULL,
+	                  "INSERT INTO issue_counters(name, n) VALUES(?, ?)"
+	                  " ON CONFLICT(name) DO UPDATE SET n = max(n, excluded.n)",
+	                  "ti", vm->name, (int64_t)n);
+	if (r < 0) {
+		snprintf(why, whysz, "issue counter: %s", strerror(-r));
+		return r;
 	}
 
 	r = hv_compose_policy(vm->mode, rules, n_rules, n, max_text, &text, &text_len);

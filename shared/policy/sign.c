@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -358,6 +359,96 @@ int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text
 	t[mem->length] = '\0';
 	*text = t;
 	*text_len = mem->length;
+	return 0;
+}
+
+/* OpenSSL's reason for the last failure, with its detail ("certificate
+ * verify error: Verify error: self-signed certificate"), or @fallback. The
+ * error queue is cleared. */
+static void ossl_reason(char *why, size_t whysz, const char *fallback)
+{
+	const char *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_peek_last_error_data(&data, &flags);
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	if (!(flags & ERR_TXT_STRING) || !data || !*data)
+		data = NULL;
+	snprintf(why, whysz, "%s%s%s", r ? r : fallback, data ? ": " : "", data ? data : "");
+	ERR_clear_error();
+}
+
+int hv_roothash_sig_verify(const uint8_t *sig, size_t len, const char *hex, size_t hex_len,
+                           X509 *cert, char *why, size_t whysz)
+{
+	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
+	_cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+	_cleanup_(BIO_freep) BIO *data = NULL;
+	const unsigned char *p = sig;
+	STACK_OF(X509) * signers;
+	int ok;
+
+	if (len > HV_IPE_MAX_SIGNED_BLOB) {
+		snprintf(why, whysz, "larger than 65535 bytes");
+		return -EMSGSIZE;
+	}
+	ERR_clear_error();
+	cms = len ? d2i_CMS_ContentInfo(NULL, &p, (long)len) : NULL;
+	if (!cms) {
+		char r[128];
+
+		ossl_reason(r, sizeof(r), "empty");
+		snprintf(why, whysz, "not DER PKCS#7/CMS: %s", r);
+		return -EBADMSG;
+	}
+	if (p != sig + len) {
+		snprintf(why, whysz, "%zu bytes after the DER message", (size_t)(sig + len - p));
+		return -EBADMSG;
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		snprintf(why, whysz, "not SignedData");
+		return -EBADMSG;
+	}
+	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data) {
+		snprintf(why, whysz, "signed content is not id-data");
+		return -EBADMSG;
+	}
+	if (CMS_is_detached(cms) != 1) {
+		/* dm-verity supplies the root hash itself: the kernel refuses a
+		 * signature that carries its own content. */
+		snprintf(why, whysz, "content attached, not a detached signature");
+		return -EBADMSG;
+	}
+	if (has_smimecap(cms)) {
+		snprintf(why, whysz,
+		         "SMIMECapabilities attribute, which the kernel refuses"
+		         " (sign with -nosmimecap or -noattr)");
+		return -EKEYREJECTED;
+	}
+	store = X509_STORE_new();
+	data = BIO_new_mem_buf(hex, (int)hex_len);
+	if (!store || !data || !X509_STORE_add_cert(store, cert)) {
+		ERR_clear_error();
+		snprintf(why, whysz, "out of memory");
+		return -ENOMEM;
+	}
+	/* As for policies: the kernel checks neither the clock nor S/MIME key
+	 * usage, and finds the signer in its keyrings when it is not embedded. */
+	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
+	signers = sk_X509_new_null();
+	if (!signers || !sk_X509_push(signers, cert)) {
+		sk_X509_free(signers);
+		snprintf(why, whysz, "out of memory");
+		return -ENOMEM;
+	}
+	ok = CMS_verify(cms, signers, store, data, NULL, CMS_BINARY);
+	sk_X509_free(signers);
+	if (ok != 1) {
+		ossl_reason(why, whysz, "verification failed");
+		return -EKEYREJECTED;
+	}
+	ERR_clear_error();
 	return 0;
 }
 

@@ -39,6 +39,19 @@ int hv_policy_sign(const void *text, size_t len, EVP_PKEY *key, X509 *cert, uint
  */
 int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len);
 
+/*
+ * Verify a dm-verity root-hash signature as the kernel's root_hash_sig_key_desc
+ * check would take it, with OpenSSL: @sig must be DER PKCS#7/CMS SignedData
+ * of id-data with detached content (nothing after the DER message), without
+ * the SMIMECapabilities attribute the kernel refuses, and must verify over
+ * the @hex_len bytes at @hex (the root hash as lower-case hex, no newline)
+ * with @cert as the signer or chaining to it. Returns 0; -EMSGSIZE over
+ * 65,535 bytes; -EBADMSG not such a message; -EKEYREJECTED the signature does
+ * not verify. @why gets the reason (OpenSSL's, when it has one).
+ */
+int hv_roothash_sig_verify(const uint8_t *sig, size_t len, const char *hex, size_t hex_len,
+                           X509 *cert, char *why, size_t whysz);
+
 /* SHA-256 of the blob, as IPE's audit records and securityfs name it. */
 void hv_policy_blob_digest(const uint8_t *blob, size_t len, uint8_t out[32]);
 

@@ -3,7 +3,9 @@
  * libFuzzer target for signed policy blobs: hv_policy_blob_inspect() and
  * hv_policy_verify() on hostile bytes. Neither may crash; whatever inspect
  * reports as content must lie inside the blob, and a blob that verifies must
- * also inspect to the same text.
+ * also inspect to the same text. The same bytes go to the root-hash
+ * signature check (detached CMS), which must not crash and must always
+ * leave a NUL-terminated reason when it refuses.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,5 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(vtext);
 	}
+	memset(signer, 'x', sizeof(signer));
+	if (hv_roothash_sig_verify(data, size, "00", 2, cert, signer, sizeof(signer)) < 0 &&
+	    strnlen(signer, sizeof(signer)) == sizeof(signer))
+		abort();
 	return 0;
 }

@@ -96,16 +96,41 @@ static inline void sim_evidence_build(const struct sim_guest *g, const uint8_t *
 	s->ev.guard = &s->guard;
 }
 
-/* Apply a PolicyUpdate as the kernel would for the fields we model. */
+/* "M.m.r" as one 48-bit number, as IPE compares versions; -1 if malformed. */
+static inline int sim_version(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int part = 0; part < 3; part++) {
+		uint64_t x = 0;
+		int digits = 0;
+
+		for (; *s >= '0' && *s <= '9' && digits < 6; s++, digits++)
+			x = x * 10 + (uint64_t)(*s - '0');
+		if (digits == 0 || x > 0xffff || (part < 2 && *s++ != '.'))
+			return -1;
+		v = v << 16 | x;
+	}
+	if (*s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Apply a PolicyUpdate as the kernel would for the fields we model: like
+ * IPE's update, a version lower than the loaded hvipe policy's is refused. */
 static inline int sim_apply_policy(struct sim_guest *g, const Hvipe__PolicyUpdate *u)
 {
+	uint64_t nv, ov;
 	uint8_t d[32];
 
-	if (strlen(u->version) >= sizeof(g->version))
+	if (strlen(u->version) >= sizeof(g->version) || sim_version(u->version, &nv) < 0)
 		return 22; /* EINVAL */
 	hv_policy_blob_digest(u->blob.data, u->blob.len, d);
 	if (u->digest.len == 32 && memcmp(d, u->digest.data, 32) != 0)
 		return 74; /* EBADMSG */
+	if (g->has_hvipe && sim_version(g->version, &ov) == 0 && nv < ov)
+		return 116; /* ESTALE */
 	g->has_hvipe = true;
 	strcpy(g->version, u->version);
 	memcpy(g->digest, d, 32);

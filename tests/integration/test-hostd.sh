@@ -106,6 +106,47 @@ check "vm show of an unknown VM names it (exit 1)" grep -qx "hvipectl: no VM nam
 "$BIN/hvipectl" image approve img1 --vm nope 2>"$T/err"
 check "image approve --vm nope names the VM" grep -qx "hvipectl: no VM named 'nope'" "$T/err"
 
+# --- root-hash signatures -----------------------------------------------------
+# As vm-images/build-image makes them: detached, DER, no signed attributes,
+# over the lower-case hex root hash without a newline.
+H5=$(printf '5%.0s' {1..64})
+HS=$(printf 'a5%.0s' {1..32})
+sigfail() { # name file description
+	"$BIN/hvipectl" image add "$1" --root-hash "$HS" --signature "$2" 2>"$T/sig.err"
+	check "image add with $3 is refused (exit 1)" test $? -eq 1
+	check "$3: the reason is named" grep -q "signature does not verify over the root hash with the host certificate: $4" "$T/sig.err"
+	check "$3: nothing is stored" bash -c "! '$BIN/hvipectl' image list | grep -q '^$1 '"
+}
+printf 'this is not a signature\n' >"$T/garbage.sig"
+sigfail sbad "$T/garbage.sig" "a plain-text signature file" 'not DER PKCS#7/CMS'
+check "log: the refusal is logged once with its reason" \
+	test "$(logcount 'image=sbad step=control op=image_add verdict=refused reason="signature does not verify')" -eq 1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/keys/other.key" \
+	-out "$T/keys/other.pem" -subj /CN=not-the-host -days 30 2>/dev/null
+printf '%s' "$HS" >"$T/hs.txt"
+cms_sign() { # in out key cert [extra openssl args]
+	local in=$1 out=$2 key=$3 cert=$4
+	shift 4
+	openssl cms -sign -in "$in" -signer "$cert" -inkey "$key" -noattr -binary -md sha256 \
+		-outform DER -out "$out" "$@"
+}
+cms_sign "$T/hs.txt" "$T/other.sig" "$T/keys/other.key" "$T/keys/other.pem"
+sigfail sother "$T/other.sig" "a signature made with another key" 'certificate verify error'
+printf '%s\n' "$HS" >"$T/hs-nl.txt"
+cms_sign "$T/hs-nl.txt" "$T/nl.sig" "$T/keys/key.pem" "$T/keys/cert.pem"
+sigfail snl "$T/nl.sig" "a signature over the root hash and a newline" 'content verify error'
+cms_sign "$T/hs.txt" "$T/h5.sig" "$T/keys/key.pem" "$T/keys/cert.pem"
+"$BIN/hvipectl" image add sh5 --root-hash "$H5" --signature "$T/h5.sig" 2>/dev/null
+check "a signature over another root hash is refused (exit 1)" test $? -eq 1
+cms_sign "$T/hs.txt" "$T/attached.sig" "$T/keys/key.pem" "$T/keys/cert.pem" -nodetach
+sigfail satt "$T/attached.sig" "a signature with the content attached" 'content attached'
+cms_sign "$T/hs.txt" "$T/good.sig" "$T/keys/key.pem" "$T/keys/cert.pem"
+check "a detached signature by the host key over the root hash is accepted" \
+	"$BIN/hvipectl" image add ssigned --root-hash "$HS" --signature "$T/good.sig"
+"$BIN/hvipectl" image list --json >"$T/images-sig.json"
+check "image list: the signed image shows signed" grep -q '{"name":"ssigned","alg":"sha256","root_hash":"'"$HS"'","signed":true' "$T/images-sig.json"
+check "log: image_add signed=yes" has "$LOG" 'image=ssigned step=control op=image_add alg=sha256 root_hash=[0-9a-f]* signed=yes'
+
 # --- full attestation ---------------------------------------------------------
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
 	--state "$T/g1.state" --heartbeats 3 --daemon
@@ -165,11 +206,59 @@ check "policy 1.0.2 delivered" has "$T/out" 'policy version=1.0.2 '
 check "policy 1.0.2 allows both images" grep -q "dmverity_roothash=sha256:$H2" "$T/p2.txt"
 guest g1 --root-hash "$H2" --state "$T/g1.state"
 check "the newly approved image attests trusted" has "$T/out" 'verdict trusted=1 findings=- '
+# The simulated guest refuses a version below its loaded one (ESTALE), as IPE
+# does: each reissue below must be above what the guest reports to be applied.
 read -r v1 d1 <"$T/g1.state.v1"
-guest g1 --root-hash "$H1" --report-version "$v1" --report-digest "$d1"
-check "rollback to 1.0.1: policy_outdated" has "$T/out" 'findings=policy_outdated '
-guest g1 --root-hash "$H1" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
-check "unknown active digest: policy_mismatch" has "$T/out" 'findings=policy_mismatch '
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version "$v1" --report-digest "$d1"
+check "rollback to 1.0.1: policy_outdated, and a new policy follows" has "$T/out" 'verdict trusted=0 findings=policy_outdated policy_follows=1'
+check "rollback: the host reissues 1.0.3 and the guest applies it" has "$T/out" '^ack ref=3 err=0'
+check "rollback: log names the reason" has "$LOG" 'vm=g1 cid=0 step=policy_update policy=hvipe version=1.0.3 .* reason=policy_outdated'
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "rollback: after the reissue the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version 1.0.9 --report-digest "$(printf 'ab%.0s' {1..32})"
+check "unknown active digest: policy_mismatch, and a new policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=1'
+check "unknown 1.0.9: the new policy is 1.0.10, above it" has "$T/out" 'policy version=1.0.10 '
+check "unknown 1.0.9: log says the counter skipped" has "$LOG" 'vm=g1 cid=0 step=issue decision=skip counter=3 issue=10 reason="the guest reports hvipe version 1.0.9: the new one must be above"'
+guest g1 --root-hash "$H1" --state "$T/g1.state" --report-version 1.0.4 --report-digest "$(printf 'cd%.0s' {1..32})"
+check "a lower unknown version later: the counter never goes back (1.0.11)" has "$T/out" 'policy version=1.0.11 '
+guest g1 --root-hash "$H1" --state "$T/g1.state"
+check "after the reissues the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+
+# --- a guest whose policy this store does not know ---------------------------
+# vm forget, then the same socket under a new name: the new name's counter
+# starts afresh, but the guest still runs the old record's 1.0.4.
+E=$(printf 'e%.0s' {1..64})
+"$BIN/hvipectl" vm add u1 --uds "$T/u1" --require-guard no >/dev/null
+"$BIN/hvipectl" vm forget u1 >/dev/null
+"$BIN/hvipectl" vm add u1b --uds "$T/u1" --require-guard no >/dev/null
+"$BIN/hvipectl" image approve img1 --vm u1b >/dev/null
+wait_for 10 test -S "$T/u1_4730"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 1.0.4 --report-digest "$E" \
+	--cert "$T/keys/cert.pem" --heartbeats 3 --daemon
+check "re-added VM, guest on unknown 1.0.4: mismatch once, a policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=1'
+check "re-added VM: the policy is 1.0.5 (above 1.0.4), signed by the host" has "$T/out" 'policy version=1.0.5 bytes=[0-9]* verified=1'
+check "re-added VM: the guest applied it" has "$T/out" '^ack ref=3 err=0'
+check "re-added VM: the mismatch is in one verdict only" test "$(grep -c policy_mismatch "$T/out")" -eq 1
+check "re-added VM: later verdicts are trusted" test "$(grep -c 'verdict trusted=1 findings=- policy_follows=0' "$T/out")" -eq 2
+check "re-added VM: the action fired once" test "$(logcount 'vm=u1b cid=0 step=act ')" -eq 1
+check "re-added VM: store confirms 1.0.5" wait_for 10 bash -c "'$BIN/hvipectl' vm show u1b | grep -q '^policy: *1.0.5 (applied)$'"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 2.0.0 --report-digest "$E"
+check "unknown 2.0.0 (above any 1.x issue): the host issues 2.0.1" has "$T/out" 'policy version=2.0.1 '
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 65535.65535.65535 --report-digest "$E"
+check "unknown 65535.65535.65535: mismatch, no policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=0'
+check "unknown 65535.65535.65535: the verdict says the host cannot issue above it" has "$LOG" 'vm=u1b cid=0 step=verdict .*reason="policy_mismatch: active policy digest differs from the one issued; no reissue: the host cannot issue a version above 65535.65535.65535"'
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 1.0.70000 --report-digest "$E"
+check "a reported version over 16 bits: mismatch, no policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=0'
+check "a reported version over 16 bits: the verdict says why" has "$LOG" "vm=u1b cid=0 step=verdict .*no reissue: reported version '1.0.70000' is not M.m.r"
+guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 65535.65535.65534 --report-digest "$E"
+check "unknown 65535.65535.65534: the host issues the last version" has "$T/out" 'policy version=65535.65535.65535 '
+guest u1 --root-hash "$H1" --state "$T/u1.state"
+check "at the last version the guest is trusted" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+"$BIN/hvipectl" image approve img2 --vm u1b >/dev/null
+guest u1 --root-hash "$H1" --state "$T/u1.state"
+check "counter exhausted: no wrap, the failure is logged" has "$LOG" 'vm=u1b cid=0 step=issue verdict=failed reason="issue counter exhausted'
+check "counter exhausted: the verdict promises no policy" has "$T/out" 'verdict trusted=1 findings=- policy_follows=0'
+check "counter exhausted: the guest keeps its policy" has "$T/u1.state" '^65535.65535.65535 '
 
 # --- operator verbs ----------------------------------------------------------
 check "vm set-action g1 pause" "$BIN/hvipectl" vm set-action g1 pause
@@ -307,7 +396,19 @@ check "vm show big0: mode signature (persisted)" has "$T/big.show" '^mode: *sign
 # --- restart with state preserved ---------------------------------------------
 pv=$("$BIN/hvipectl" vm show g1 | awk '/^policy:/ {print $2}')
 stop_hostd
+# A signature stored before image add checked them: kept, but not counted.
+python3 - "$T/state/hvipe.db" "$T/garbage.sig" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+con.execute("INSERT INTO images(name, alg, root_hash, signature, created_at) VALUES(?,?,?,?,0)",
+            ("sforged", "sha256", "b6" * 32, open(sys.argv[2], "rb").read()))
+con.commit()
+PY
 check "hostd restarts" start_hostd
+check "restart: a stored signature that does not verify is named in the log" has "$LOG" 'image=sforged step=load signature=ignored reason="signature does not verify over the root hash with the host certificate: not DER'
+"$BIN/hvipectl" image list --json >"$T/images-restart.json"
+check "restart: ... and the image is not listed as signed" grep -q '{"name":"sforged","alg":"sha256","root_hash":"[0-9a-f]*","signed":false' "$T/images-restart.json"
+check "restart: a verified signature still counts" grep -q '{"name":"ssigned","alg":"sha256","root_hash":"[0-9a-f]*","signed":true' "$T/images-restart.json"
 "$BIN/hvipectl" vm show g1 >"$T/g1.show"
 check "restart keeps VM g1 and its approvals" grep -Eq '^images: +(img1 img2|img2 img1)$' "$T/g1.show"
 check "restart keeps the issued policy version ($pv)" grep -q "^policy: *$pv (applied)$" "$T/g1.show"

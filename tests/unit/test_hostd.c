@@ -37,8 +37,11 @@ static void test_version(void **state)
 	        {65536, "1.1.0", 0},
 	        {65537, "1.1.1", 0},
 	        {0xffffffffull, "1.65535.65535", 0},
+	        {0x100000000ull, "2.0.0", 0},
+	        {HV_ISSUE_MAX, "65535.65535.65535", 0},
 	        {0, NULL, -ERANGE},
-	        {0x100000000ull, NULL, -ERANGE},
+	        {HV_ISSUE_MAX + 1, NULL, -ERANGE},
+	        {UINT64_MAX, NULL, -ERANGE},
 	};
 	char buf[32];
 
@@ -64,6 +67,48 @@ static void test_version_order(void **state)
 		assert_true(va < vb);
 		assert_int_equal(va, HV_ISSUE_VERSION_BASE + n);
 	}
+}
+
+static void test_issue_above(void **state)
+{
+	/* The smallest issue whose version is above a reported one; none above
+	 * the largest version IPE can hold, and no wrap on the way there. */
+	static const struct {
+		const char *ver;
+		uint64_t n;
+		int err;
+	} t[] = {
+	        {"0.0.0", 1, 0},
+	        {"0.65535.65535", 1, 0},
+	        {"1.0.0", 1, 0},
+	        {"1.0.4", 5, 0},
+	        {"1.0.65535", 65536, 0},
+	        {"1.65535.65535", 0x100000000ull, 0},
+	        {"2.0.0", 0x100000001ull, 0},
+	        {"65535.65535.65534", HV_ISSUE_MAX, 0},
+	        {"65535.65535.65535", 0, -ERANGE},
+	};
+	char buf[32];
+	uint64_t v, n, vn;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(hv_version_parse(t[i].ver, &v), 0);
+		n = 0;
+		assert_int_equal(hv_issue_above(v, &n), t[i].err);
+		if (t[i].err)
+			continue;
+		assert_int_equal(n, t[i].n);
+		assert_int_equal(hv_compose_version(n, buf, sizeof(buf)), 0);
+		assert_int_equal(hv_version_parse(buf, &vn), 0);
+		assert_true(vn > v);
+		/* ... and the one before it is not above (when there is one) */
+		if (n > 1) {
+			assert_int_equal(hv_compose_version(n - 1, buf, sizeof(buf)), 0);
+			assert_int_equal(hv_version_parse(buf, &vn), 0);
+			assert_true(vn <= v);
+		}
+	}
+	assert_int_equal(hv_issue_above(UINT64_MAX, &n), -ERANGE);
 }
 
 static const char *H_A = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -359,7 +404,8 @@ static void test_verdict_policy(void **state)
 	hv_verdict_eval(&f.x, &f.ev, &v);
 	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISSING);
 
-	/* rollback: an older version than the confirmed issue */
+	/* rollback: an older version than the confirmed issue; a violation,
+	 * and the host issues anew (any next issue is above 1.0.2) */
 	vfix_init(&f);
 	memset(other, 0x44, 32);
 	f.pol.version = "1.0.2";
@@ -367,18 +413,75 @@ static void test_verdict_policy(void **state)
 	hv_verdict_eval(&f.x, &f.ev, &v);
 	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_OUTDATED);
 	assert_true(v.violation);
+	assert_true(v.need_policy);
+	assert_string_equal(v.deliver, "policy_outdated");
+	assert_int_equal(v.min_issue, 3);
 
-	/* same version, other digest: mismatch */
+	/* same version, other digest: mismatch, reissued above 1.0.3 */
 	vfix_init(&f);
 	f.pol.digest.data = other;
 	hv_verdict_eval(&f.x, &f.ev, &v);
 	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+	assert_true(v.violation);
+	assert_true(v.need_policy);
+	assert_string_equal(v.deliver, "policy_mismatch");
+	assert_int_equal(v.min_issue, 4);
 
-	/* a policy of another name */
+	/* a store that knows no policy for the VM (forgotten and re-added):
+	 * the guest's 1.0.4 is a mismatch and the new issue is above it */
+	vfix_init(&f);
+	f.x.issued_n = f.x.confirmed_n = 0;
+	f.pol.version = "1.0.4";
+	hv_verdict_eval(&f.x, &f.ev, &v);
+	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+	assert_true(v.need_policy);
+	assert_int_equal(v.min_issue, 5);
+
+	/* a version the host never used for major 1 is still bounded */
+	f.pol.version = "7.1.2";
+	hv_verdict_eval(&f.x, &f.ev, &v);
+	assert_true(v.need_policy);
+	assert_int_equal(v.min_issue, (7ull << 32 | 1ull << 16 | 2) - HV_ISSUE_VERSION_BASE + 1);
+
+	/* at the largest version nothing can be above: said, not attempted */
+	f.pol.version = "65535.65535.65535";
+	hv_verdict_eval(&f.x, &f.ev, &v);
+	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+	assert_true(v.violation);
+	assert_false(v.need_policy);
+	assert_non_null(strstr(v.f[0].detail, "cannot issue a version above 65535.65535.65535"));
+
+	/* a version that does not parse (out of range, junk): no floor can be
+	 * chosen, so no reissue, and the detail says why */
+	static char *const bad[] = {"65536.0.0", "1.0.4x", "1.0", "", "0000001.0.0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f.pol.version = bad[i];
+		hv_verdict_eval(&f.x, &f.ev, &v);
+		assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+		assert_false(v.need_policy);
+		assert_non_null(strstr(v.f[0].detail, "is not M.m.r"));
+	}
+
+	/* a policy of another name: reissued, above an inactive hvipe the
+	 * guest also reports (the kernel compares against it) */
 	vfix_init(&f);
 	f.pol.name = "evil";
 	hv_verdict_eval(&f.x, &f.ev, &v);
 	assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+	assert_true(v.need_policy);
+	assert_int_equal(v.min_issue, 0);
+	{
+		Hvipe__IpePolicy hv = HVIPE__IPE_POLICY__INIT, *two[2] = {&f.pol, &hv};
+
+		hv.name = "hvipe";
+		hv.version = "1.0.9";
+		f.ipe.policies = two;
+		f.ipe.n_policies = 2;
+		hv_verdict_eval(&f.x, &f.ev, &v);
+		assert_int_equal(only(&v), HVIPE__FINDING_CODE__FINDING_POLICY_MISMATCH);
+		assert_true(v.need_policy);
+		assert_int_equal(v.min_issue, 10);
+	}
 
 	/* issue 4 sent but not applied, guest still on confirmed 3: resend,
 	 * no violation */
@@ -388,6 +491,7 @@ static void test_verdict_policy(void **state)
 	hv_verdict_eval(&f.x, &f.ev, &v);
 	assert_true(v.trusted);
 	assert_true(v.need_policy);
+	assert_string_equal(v.deliver, "policy_not_applied");
 }
 
 static void test_verdict_guard_and_boot(void **state)
@@ -583,6 +687,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_version),
 	        cmocka_unit_test(test_version_order),
+	        cmocka_unit_test(test_issue_above),
 	        cmocka_unit_test(test_version_parse),
 	        cmocka_unit_test(test_compose_roothash),
 	        cmocka_unit_test(test_compose_order_independent),

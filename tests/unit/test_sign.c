@@ -225,6 +225,115 @@ static void test_verify_refuses_smimecap(void **state)
 	BIO_free(in);
 }
 
+/* DER CMS over @data made with OpenSSL's own signer, with @flags. */
+static uint8_t *cms_sign_der(EVP_PKEY *key, X509 *cert, const char *data, int flags, size_t *len)
+{
+	BIO *in = BIO_new_mem_buf(data, (int)strlen(data));
+	CMS_ContentInfo *cms = CMS_sign(cert, key, NULL, in, flags);
+	unsigned char *der = NULL;
+	uint8_t *out;
+	int n;
+
+	assert_non_null(cms);
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_true(n > 0);
+	out = malloc((size_t)n);
+	assert_non_null(out);
+	memcpy(out, der, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return out;
+}
+
+/* Root-hash signatures as build-image makes them (`openssl cms -sign -noattr
+ * -binary -outform DER`, detached, over the hex text without a newline). */
+static void test_roothash_sig(void **state)
+{
+	static const char hex[] =
+	        "3a1f0c9d2b7e4f6a8c0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d";
+	static const int good = CMS_BINARY | CMS_NOATTR | CMS_DETACHED;
+	struct fixture *f = *state;
+	EVP_PKEY *other_key = NULL;
+	X509 *other = NULL;
+	uint8_t *sig, junk[] = "not a signature at all\n";
+	size_t len;
+	char why[160], nl[sizeof(hex) + 1];
+
+	sig = cms_sign_der(f->key, f->cert, hex, good, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)), 0);
+	/* another root hash, or the same text with the newline echo would add */
+	assert_int_equal(hv_roothash_sig_verify(sig, len, "3a1f", 4, f->cert, why, sizeof(why)),
+	                 -EKEYREJECTED);
+	snprintf(nl, sizeof(nl), "%s\n", hex);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, nl, strlen(nl), f->cert, why, sizeof(why)),
+	        -EKEYREJECTED);
+	assert_true(why[0] != 0);
+	/* trailing bytes after the DER message */
+	sig = realloc(sig, len + 1);
+	sig[len] = 0;
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len + 1, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EBADMSG);
+	free(sig);
+
+	/* signed by another key: not the host's */
+	assert_int_equal(hv_key_generate("ec-p256", &other_key), 0);
+	assert_int_equal(hv_cert_selfsign(other_key, "other", 1, &other), 0);
+	sig = cms_sign_der(other_key, other, hex, good, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EKEYREJECTED);
+	free(sig);
+	/* ... also without its certificate embedded (no signer found) */
+	sig = cms_sign_der(other_key, other, hex, good | CMS_NOCERTS, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EKEYREJECTED);
+	free(sig);
+	EVP_PKEY_free(other_key);
+	X509_free(other);
+
+	/* signer not embedded: found through the host certificate */
+	sig = cms_sign_der(f->key, f->cert, hex, good | CMS_NOCERTS, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)), 0);
+	free(sig);
+	/* content attached: dm-verity supplies the data, the kernel refuses */
+	sig = cms_sign_der(f->key, f->cert, hex, CMS_BINARY | CMS_NOATTR, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EBADMSG);
+	assert_non_null(strstr(why, "detached"));
+	free(sig);
+	/* signed attributes with SMIMECapabilities: the kernel refuses them */
+	sig = cms_sign_der(f->key, f->cert, hex, CMS_BINARY | CMS_DETACHED, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EKEYREJECTED);
+	free(sig);
+	/* signed attributes without it are what the kernel takes for dm-verity */
+	sig = cms_sign_der(f->key, f->cert, hex, CMS_BINARY | CMS_DETACHED | CMS_NOSMIMECAP, &len);
+	assert_int_equal(
+	        hv_roothash_sig_verify(sig, len, hex, strlen(hex), f->cert, why, sizeof(why)), 0);
+	free(sig);
+
+	/* garbage, empty, too large */
+	assert_int_equal(hv_roothash_sig_verify(junk, sizeof(junk) - 1, hex, strlen(hex), f->cert,
+	                                        why, sizeof(why)),
+	                 -EBADMSG);
+	assert_non_null(strstr(why, "not DER PKCS#7/CMS"));
+	assert_int_equal(
+	        hv_roothash_sig_verify(junk, 0, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EBADMSG);
+	assert_int_equal(
+	        hv_roothash_sig_verify(junk, 65536, hex, strlen(hex), f->cert, why, sizeof(why)),
+	        -EMSGSIZE);
+}
+
 static void test_refusals(void **state)
 {
 	struct fixture *f = *state;
@@ -446,6 +555,7 @@ int main(void)
 	        cmocka_unit_test(test_sign_verify_openssl),
 	        cmocka_unit_test(test_verify_ours),
 	        cmocka_unit_test(test_verify_refuses_smimecap),
+	        cmocka_unit_test(test_roothash_sig),
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_key_file_modes),
 	        cmocka_unit_test(test_cert),
