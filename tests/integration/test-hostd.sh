@@ -14,6 +14,10 @@ TB=$O/test
 T=$(mktemp -d /tmp/hvipe-hostd-it.XXXXXX)
 LOG=$T/hostd.log
 export HVIPE_SOCKET=$T/ctl.sock
+# A vsock port of our own: hostd refuses to start when another daemon owns
+# its port, and other test runs may share this machine. Unix socket names
+# end in _<port>.
+PORT=${HVIPE_TEST_PORT:-$((20000 + $$ % 30000))}
 pids=()
 pass=0
 fail=0
@@ -63,7 +67,7 @@ HPID=
 start_hostd() {
 	"$BIN/hvipe-hostd" --config /dev/null --state-dir "$T/state" --key "$T/keys/key.pem" \
 		--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" --heartbeat-ms 500 \
-		--deadline-ms 5000 --hello-ms 3000 "$@" >>"$LOG" 2>&1 &
+		--deadline-ms 5000 --hello-ms 3000 --vsock-port "$PORT" "$@" >>"$LOG" 2>&1 &
 	HPID=$!
 	pids+=("$HPID")
 	wait_for 60 test -S "$T/ctl.sock" && wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
@@ -75,19 +79,19 @@ stop_hostd() {
 guest() { # vm args... (output in $T/out)
 	local vm=$1
 	shift
-	timeout 60 "$TB/hvipe-testguest" --connect "$T/${vm}_4730" --timeout-ms 30000 "$@" >"$T/out" 2>&1
+	timeout 60 "$TB/hvipe-testguest" --connect "$T/${vm}_$PORT" --timeout-ms 30000 "$@" >"$T/out" 2>&1
 }
 
 echo "# hvipe-hostd integration tests in $T"
 check "hostd starts and answers the control socket" start_hostd
 check "vsock listener failure, if any, is logged and not fatal" \
-	grep -q 'step=listen socket=vsock:4730' "$LOG"
+	grep -q "step=listen socket=vsock:$PORT" "$LOG"
 
 # --- registration through hvipectl -------------------------------------------
 # The simulated guest has no BPF guard: these VMs do not require one
 # (vm add defaults to --require-guard yes; make test-guard covers the guard).
 check "vm add g1 with a Unix base path" "$BIN/hvipectl" vm add g1 --uds "$T/g1" --require-guard no
-check "hostd listens on <base>_4730" wait_for 10 test -S "$T/g1_4730"
+check "hostd listens on <base>_$PORT" wait_for 10 test -S "$T/g1_$PORT"
 check "image add img1" "$BIN/hvipectl" image add img1 --root-hash "$H1"
 check "image approve img1 for g1" "$BIN/hvipectl" image approve img1 --vm g1
 "$BIN/hvipectl" vm add g1 --uds "$T/g1x" 2>/dev/null
@@ -98,6 +102,44 @@ check "hvipectl usage error exits 2" test $? -eq 2
 check "hvipectl --socket to a missing daemon exits 3" test $? -eq 3
 "$BIN/hvipectl" image add bad --root-hash abc 2>/dev/null
 check "a root hash of the wrong length is refused" test $? -eq 1
+
+# --- one daemon per database ---------------------------------------------------
+second() { # args... (a second hostd in the foreground, at most 60 s; status in $rc)
+	timeout 60 "$BIN/hvipe-hostd" --config /dev/null --key "$T/keys/key.pem" \
+		--cert "$T/keys/cert.pem" "$@" >>"$LOG" 2>&1
+	rc=$?
+}
+second --state-dir "$T/state" --control-socket "$T/ctl2.sock" --vsock-port "$PORT"
+check "a second hostd on the same state dir is refused (exit 1)" test $rc -eq 1
+check "log: the state dir is in use by the first daemon's pid" \
+	has "$LOG" "reason=\"state dir $T/state is in use by pid $HPID\""
+check "the second hostd created no control socket" test ! -e "$T/ctl2.sock"
+check "the first daemon still answers on its control socket" "$BIN/hvipectl" vm list
+check "the first daemon's VM socket is still there" test -S "$T/g1_$PORT"
+mkdir -p "$T/state2"
+second --state-dir "$T/state2" --db "$T/state/hvipe.db" --control-socket "$T/ctl2.sock" \
+	--vsock-port "$PORT"
+check "a second hostd on the same database from elsewhere is refused (exit 1)" test $rc -eq 1
+check "log: the database is in use by the first daemon's pid" \
+	has "$LOG" "reason=\"database $T/state/hvipe.db is in use by pid $HPID\""
+if grep -q "step=listen socket=vsock:$PORT\$" "$LOG"; then
+	second --state-dir "$T/state2" --control-socket "$T/ctl3.sock" --vsock-port "$PORT"
+	check "a second hostd on a vsock port in use is refused (exit 1)" test $rc -eq 1
+	check "log: the vsock port belongs to another hostd" \
+		has "$LOG" "step=listen socket=vsock:$PORT verdict=refused reason=\"Address already in use: another hvipe-hostd owns this port"
+	check "the refused hostd removed its control socket" test ! -e "$T/ctl3.sock"
+else
+	echo "ok - # skip vsock port in use (no vsock on this host)"
+fi
+check "the first daemon still answers after the refusals" "$BIN/hvipectl" vm list
+
+# --- SIGHUP is noted, not fatal ------------------------------------------------
+kill -HUP "$HPID"
+check "log: SIGHUP is noted and ignored" \
+	wait_for 30 grep -q 'step=signal signal=SIGHUP pid=[0-9]* verdict=ignored' "$LOG"
+check "hostd is still running after SIGHUP" kill -0 "$HPID"
+check "hostd still answers after SIGHUP" "$BIN/hvipectl" vm list
+check "g1's socket is still there after SIGHUP" test -S "$T/g1_$PORT"
 
 # --- full attestation ---------------------------------------------------------
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
@@ -115,7 +157,7 @@ check "log: policy applied" has "$LOG" 'vm=g1 cid=0 step=policy_result verdict=a
 cp "$T/g1.state" "$T/g1.state.v1"
 
 # --- status while a guest is attested ----------------------------------------
-"$TB/hvipe-testguest" --connect "$T/g1_4730" --root-hash "$H1" --state "$T/g1.state" \
+"$TB/hvipe-testguest" --connect "$T/g1_$PORT" --root-hash "$H1" --state "$T/g1.state" \
 	--heartbeats 100000 --daemon --timeout-ms 30000 >"$T/bg.out" 2>&1 &
 bg=$!
 pids+=("$bg")
@@ -187,7 +229,7 @@ check "image list --json: img1 approved for g1" grep -q '{"name":"img1","alg":"s
 "$BIN/hvipectl" vm add g2 --uds "$T/g2" --require-guard no >/dev/null
 "$BIN/hvipectl" image approve img1 --vm g2 >/dev/null
 "$BIN/hvipectl" vm add g3 --uds "$T/g3" --require-guard no >/dev/null
-wait_for 10 test -S "$T/g3_4730"
+wait_for 10 test -S "$T/g3_$PORT"
 fault() { # name log-pattern
 	guest g2 --root-hash "$H1" --fault "$1"
 	check "fault $1: connection closed by host" has "$T/out" '^closed by host'
@@ -204,7 +246,7 @@ guest g2 --root-hash "$H1" --fault truncated
 check "fault truncated: connection closed" has "$T/out" '^closed by host'
 
 # A guest stalled mid-frame must not hold up another.
-"$TB/hvipe-testguest" --connect "$T/g3_4730" --root-hash "$H1" --fault stall --timeout-ms 30000 >"$T/stall.out" 2>&1 &
+"$TB/hvipe-testguest" --connect "$T/g3_$PORT" --root-hash "$H1" --fault stall --timeout-ms 30000 >"$T/stall.out" 2>&1 &
 st=$!
 pids+=("$st")
 sleep 0.5
@@ -249,7 +291,7 @@ PY
 "$BIN/hvipectl" vm add g4 --uds "$T/g4" --require-guard no --action pause --actuator qmp \
 	--target "$T/qmp4.sock" >/dev/null
 "$BIN/hvipectl" image approve img1 --vm g4 >/dev/null
-wait_for 10 test -S "$T/g4_4730"
+wait_for 10 test -S "$T/g4_$PORT"
 python3 "$T/fakeqmp.py" "$T/qmp4.sock" "$T/state/hvipe.db" "$T/qmp4.out" &
 pids+=("$!")
 wait_for 10 test -e "$T/qmp4.out.ready"
@@ -259,7 +301,7 @@ check "g4: the violation was committed before hostd reached the monitor" \
 	grep -q '^violations_seen_at_connect=1$' "$T/qmp4.out"
 
 # --- identity: forgotten VM ---------------------------------------------------
-"$TB/hvipe-testguest" --connect "$T/g2_4730" --root-hash "$H1" --heartbeats 100000 --daemon \
+"$TB/hvipe-testguest" --connect "$T/g2_$PORT" --root-hash "$H1" --heartbeats 100000 --daemon \
 	--timeout-ms 30000 >"$T/fg.out" 2>&1 &
 fg=$!
 pids+=("$fg")
@@ -267,7 +309,7 @@ wait_for 30 grep -qs '^verdict' "$T/fg.out"
 check "vm forget g2" "$BIN/hvipectl" vm forget g2
 wait "$fg" 2>/dev/null
 check "forgetting a VM drops its connection" has "$T/fg.out" '^closed by host'
-check "forgetting a VM removes its socket" test ! -e "$T/g2_4730"
+check "forgetting a VM removes its socket" test ! -e "$T/g2_$PORT"
 guest g2 --root-hash "$H1"
 check "an unknown peer cannot connect" has "$T/out" '^connect failed'
 check "log: drop reason is the forget" has "$LOG" 'vm=g2 cid=0 step=close session=[0-9]* state=idle reason="vm forgotten"'
@@ -280,13 +322,13 @@ check "hvipectl audit --vm g1 lists the record" grep -q 'g1 type=1420 ipe_op=EXE
 
 # --- 1,000 concurrent clients -------------------------------------------------
 mkdir -p "$T/sim"
-"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T/sim" --register --n 1000 --prefix c \
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T/sim" --register --n 1000 --prefix c \
 	--seconds 4 --warmup 3 >"$T/sim.out" 2>&1
 check "1,000 concurrent simulated guests all attested" has "$T/sim.out" 'sim guests=1000 attested=1000 .* dropped=0 connect_failed=0'
 cat "$T/sim.out"
 
 # --- signature mode when root hashes do not fit -------------------------------
-"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
 	--seconds 0 >"$T/big.out" 2>&1
 check "700 images approved for VM big0" test $? -eq 0
 guest big0 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/pbig.txt"
@@ -322,7 +364,7 @@ writer=$!
 pids+=("$writer")
 guest g1 --root-hash "$H1" --state "$T/g1.state" --audit 'kill9-audit-record'
 audit_acked=$(grep -c '^ack ref=3 err=0' "$T/out")
-wait_for 120 test "$(wc -l <"$T/acked")" -ge 30
+wait_for 120 bash -c "[ \$(wc -l <'$T/acked') -ge 30 ]"
 {
 	kill -9 "$HPID"
 	wait "$HPID"
@@ -338,6 +380,38 @@ check "kill -9: all $n_acked acknowledged image adds survived (lost $lost)" test
 "$BIN/hvipectl" audit --vm g1 >"$T/audit2.txt"
 check "kill -9: the acknowledged audit record survived" test "$audit_acked" -eq 1 -a "$(grep -c kill9-audit-record "$T/audit2.txt")" -eq 1
 
+# --- a damaged database is refused, untouched -----------------------------------
+stop_hostd
+hostd_on() { # state-dir args... (runs in the foreground, at most 60 s; exit status in $rc)
+	local dir=$1
+	shift
+	timeout 60 "$BIN/hvipe-hostd" --config /dev/null --state-dir "$dir" --key "$T/keys/key.pem" \
+		--cert "$T/keys/cert.pem" --vsock-port "$PORT" "$@" >>"$LOG" 2>&1
+	rc=$?
+}
+mkdir -p "$T/corrupt" "$T/badrow"
+cp "$T/state/hvipe.db" "$T/corrupt/hvipe.db"
+check "the database copy holds more than 25 pages" test "$(stat -c %s "$T/corrupt/hvipe.db")" -gt $((26 * 4096))
+dd if=/dev/urandom of="$T/corrupt/hvipe.db" bs=4096 seek=20 count=5 conv=notrunc 2>/dev/null
+sum=$(sha256sum <"$T/corrupt/hvipe.db")
+hostd_on "$T/corrupt" --control-socket "$T/corrupt.sock"
+check "a database with damaged pages is refused (exit 1)" test $rc -eq 1
+check "log: names the database and SQLite's complaint" \
+	has "$LOG" "step=start db=$T/corrupt/hvipe.db verdict=refused reason=\"integrity check failed: [^\"]"
+check "the damaged database is left as it was" test "$(sha256sum <"$T/corrupt/hvipe.db")" = "$sum"
+check "no control socket for a refused database" test ! -e "$T/corrupt.sock"
+# A row the loader cannot use stops the start instead of being skipped.
+cp "$T/state/hvipe.db" "$T/badrow/hvipe.db"
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE policies SET digest = x\x2700\x27 WHERE vm_id = (SELECT id FROM vms WHERE name = \x27g1\x27)")
+db.commit()' "$T/badrow/hvipe.db"
+hostd_on "$T/badrow" --control-socket "$T/badrow.sock"
+check "a policy row with a bad digest refuses the start (exit 1)" test $rc -eq 1
+check "log: names the VM, the table and the row" \
+	has "$LOG" 'vm=g1 step=load table=policies issue=[0-9]* reason="digest is 1 bytes, not 32"'
+check "no control socket for a database with a bad row" test ! -e "$T/badrow.sock"
+
 # --- configuration ------------------------------------------------------------
 stop_hostd
 chmod 640 "$T/keys/key.pem"
@@ -350,8 +424,28 @@ check "log: why it refused" has "$LOG" 'verdict=refused reason="key file is read
 printf '[hostd]\nheartbeat-ms = 700\nbogus = 1\n' >"$T/bad.conf"
 "$BIN/hvipe-hostd" --config "$T/bad.conf" --state-dir "$T/state" >>"$LOG" 2>&1
 check "an unknown config key is refused (exit 2)" test $? -eq 2
-printf '# test\n[hostd]\nheartbeat-ms = 700\n[other]\nx=y\n' >"$T/good.conf"
-"$BIN/hvipe-hostd" --config "$T/good.conf" --state-dir "$T/state" --key "$T/keys/key.pem" \
+check "log: the unknown key is named with its file and line" \
+	has "$LOG" "step=config file=$T/bad.conf line=3 reason=\"unknown key 'bogus'\""
+conf_refused() { # description file-text log-pattern
+	printf "$2" >"$T/c.conf"
+	"$BIN/hvipe-hostd" --config "$T/c.conf" --state-dir "$T/state" >>"$LOG" 2>&1
+	check "$1 is refused (exit 2)" test $? -eq 2
+	check "log: $1, with file and line" has "$LOG" "step=config file=$T/c.conf $3"
+}
+conf_refused "a section header without ']'" '# x\n[hostd\nheartbeat-ms = 700\n' \
+	"line=2 reason=\"malformed section header '\\[hostd'\""
+conf_refused "an unknown section" '[Hostd]\nheartbeat-ms = 700\n' \
+	'line=1 reason="unknown section \[Hostd\] (the only one is \[hostd\])"'
+conf_refused "a comment after a value" '[hostd]\nlog-level = info # chatty\n' \
+	"line=2 reason=\"bad value for log-level: 'info # chatty' (comments go on a line of their own)\""
+"$BIN/hvipe-hostd" --config "$T/missing.conf" --state-dir "$T/state" >>"$LOG" 2>&1
+check "a missing --config file is refused (exit 2)" test $? -eq 2
+check "log: the missing file cannot be read" \
+	has "$LOG" "step=config file=$T/missing.conf line=0 reason=\"cannot read the file: No such file or directory\""
+"$BIN/hvipe-hostd" --help >"$T/help.txt"
+check "--help documents --hello-ms" grep -q -- '--hello-ms N' "$T/help.txt"
+printf '# test\n[hostd]\nheartbeat-ms = 700\n' >"$T/good.conf"
+"$BIN/hvipe-hostd" --config "$T/good.conf" --vsock-port "$PORT" --state-dir "$T/state" --key "$T/keys/key.pem" \
 	--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
 HPID=$!
 pids+=("$HPID")
@@ -359,7 +453,7 @@ wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
 guest g1 --root-hash "$H1" --state "$T/g1.state"
 check "config file sets heartbeat-ms" has "$T/out" 'heartbeat_ms=700'
 stop_hostd
-"$BIN/hvipe-hostd" --config "$T/good.conf" --heartbeat-ms 900 --state-dir "$T/state" \
+"$BIN/hvipe-hostd" --config "$T/good.conf" --heartbeat-ms 900 --vsock-port "$PORT" --state-dir "$T/state" \
 	--key "$T/keys/key.pem" --cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
 HPID=$!
 pids+=("$HPID")
@@ -369,9 +463,9 @@ check "the command line overrides the config file" has "$T/out" 'heartbeat_ms=90
 stop_hostd
 
 # --- socket activation and readiness ------------------------------------------
-python3 - "$BIN/hvipe-hostd" "$T" >"$T/activate.out" 2>&1 <<'PY'
+python3 - "$BIN/hvipe-hostd" "$T" "$PORT" >"$T/activate.out" 2>&1 <<'PY'
 import os, socket, subprocess, sys, time
-hostd, t = sys.argv[1], sys.argv[2]
+hostd, t, port = sys.argv[1], sys.argv[2], sys.argv[3]
 ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 path = t + "/sa.sock"
 ctl.bind(path); ctl.listen(16)
@@ -386,7 +480,7 @@ if pid == 0:
                NOTIFY_SOCKET=t + "/notify.sock")
     os.execve(hostd, [hostd, "--config", "/dev/null", "--state-dir", t + "/state",
               "--key", t + "/keys/key.pem", "--cert", t + "/keys/cert.pem",
-              "--control-socket", t + "/unused.sock"], env)
+              "--control-socket", t + "/unused.sock", "--vsock-port", port], env)
 ctl.close()
 try:
     msg = note.recv(4096).decode()
