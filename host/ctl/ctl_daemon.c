@@ -72,7 +72,7 @@ static int recv_frame(int fd, struct hv_buf *rx, const uint8_t **body, size_t *n
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		size_t used;
-		int r = hv_frame_split(rx->data, rx->len, HV_PROTO_MAX_FRAME, body, n, &used);
+		int r = hv_frame_split(rx->data, rx->len, HV_CTL_MAX_FRAME, body, n, &used);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		long left;
 		ssize_t got;
@@ -126,10 +126,12 @@ int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs)
 	if (r == 0)
 		r = send_all(fd, tx.data, tx.len);
 	hv_buf_free(&tx);
-	if (r < 0)
+	/* A daemon that refuses us (too many clients) answers and closes before
+	 * reading: its answer may be waiting even though sending failed. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return ctl_fail(r == -EMSGSIZE ? CTL_INVALID : CTL_UNREACHABLE,
 		                "sending to hvipe-hostd: %s", strerror(-r));
-	hv_buf_init(&rx, HV_PROTO_MAX_FRAME + 4 + 65536);
+	hv_buf_init(&rx, HV_CTL_MAX_FRAME + 4 + 65536);
 	r = recv_frame(fd, &rx, &rb, &rn);
 	if (r < 0) {
 		hv_buf_free(&rx);
@@ -141,7 +143,9 @@ int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs)
 	if (!resp)
 		return ctl_fail(CTL_SYSTEM, "hvipe-hostd sent an answer that does not decode");
 	if (resp->ref_seq != rq->seq || resp->err != 0) {
-		r = resp->err == EIO || resp->err == ENOMEM ? CTL_SYSTEM : CTL_INVALID;
+		r = resp->err == EIO || resp->err == ENOMEM ? CTL_SYSTEM
+		    : resp->err == EBUSY                    ? CTL_UNREACHABLE
+		                                            : CTL_INVALID;
 		ctl_fail(r, "hvipe-hostd refused: %s (%s)", resp->detail[0] ? resp->detail : "-",
 		         strerror(resp->err ? resp->err : EPROTO));
 		hvipe__ctl__response__free_unpacked(resp, NULL);

@@ -141,6 +141,61 @@ check "hostd is still running after SIGHUP" kill -0 "$HPID"
 check "hostd still answers after SIGHUP" "$BIN/hvipectl" vm list
 check "g1's socket is still there after SIGHUP" test -S "$T/g1_$PORT"
 
+# --- the control socket's client table ----------------------------------------
+# holders.py PATH N busy|idle: N connections; "busy" ones send a request
+# (seq only: answered with an error, which is all they need) every second and
+# read the answer, "idle" ones never send a byte. Prints "held" once all are up.
+cat >"$T/holders.py" <<'PY'
+import socket, struct, sys, time
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+req = struct.pack(">I", 2) + bytes([0x08, 0x01])
+def ask(s):
+    s.sendall(req)
+    hdr = b""
+    while len(hdr) < 4:
+        hdr += s.recv(4 - len(hdr))
+    left = struct.unpack(">I", hdr)[0]
+    while left:
+        left -= len(s.recv(left))
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+    if mode == "busy":
+        ask(s)
+print("held", flush=True)
+while True:
+    time.sleep(1)
+    if mode == "busy":
+        for s in socks:
+            ask(s)
+PY
+python3 "$T/holders.py" "$T/ctl.sock" 64 busy >"$T/busy.out" 2>&1 &
+holders=$!
+pids+=("$holders")
+wait_for 60 has "$T/busy.out" '^held'
+"$BIN/hvipectl" status >/dev/null 2>"$T/busy.err"
+check "a client beyond the 64 active ones is refused (exit 3)" test $? -eq 3
+check "hvipectl says why: too many clients" has "$T/busy.err" 'too many clients (64 connections open)'
+for i in $(seq 1 30); do "$BIN/hvipectl" status >/dev/null 2>&1; done
+check "31 refusals do not log 31 lines" test "$(logcount 'reason="too many clients"')" -lt 10
+check "log: a refusal line counts the refused clients" \
+	has "$LOG" 'step=control uid=[0-9]* verdict=refused reason="too many clients" open=64 refused=[0-9]*'
+kill "$holders"
+wait "$holders" 2>/dev/null
+check "once the clients leave, hvipectl is served again" wait_for 60 "$BIN/hvipectl" status
+python3 "$T/holders.py" "$T/ctl.sock" 64 idle >"$T/idle.out" 2>&1 &
+holders=$!
+pids+=("$holders")
+wait_for 60 has "$T/idle.out" '^held'
+quiet_status() { "$BIN/hvipectl" status >/dev/null 2>&1; }
+check "64 silent connections do not lock hvipectl out" wait_for 60 quiet_status
+check "log: silent connections are closed" \
+	has "$LOG" 'step=control uid=[0-9]* verdict=closed reason="no complete request within 5000 ms"'
+kill "$holders"
+wait "$holders" 2>/dev/null
+
 # --- full attestation ---------------------------------------------------------
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
 	--state "$T/g1.state" --heartbeats 3 --daemon
@@ -326,6 +381,23 @@ mkdir -p "$T/sim"
 	--seconds 4 --warmup 3 >"$T/sim.out" 2>&1
 check "1,000 concurrent simulated guests all attested" has "$T/sim.out" 'sim guests=1000 attested=1000 .* dropped=0 connect_failed=0'
 cat "$T/sim.out"
+
+# --- control answers larger than a guest frame -----------------------------------
+# 3,000 more VMs with long names: vm list and status no longer fit in
+# HV_PROTO_MAX_FRAME (256 KiB) and use the control socket's own limit.
+LP=a-rather-long-vm-name-for-a-big-listing-
+mkdir -p "$T/many"
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T/many" --register --n 3000 \
+	--prefix "$LP" --seconds 0 >"$T/many.out" 2>&1
+check "3,000 VMs with long names registered" test $? -eq 0
+"$BIN/hvipectl" vm list >"$T/many.txt" 2>"$T/many.err"
+check "vm list succeeds with 4,000 VMs" test $? -eq 0
+check "vm list shows all 3,000 long-named VMs" test "$(grep -c "^$LP" "$T/many.txt")" -eq 3000
+check "the listing is larger than a guest frame" test "$(stat -c %s "$T/many.txt")" -gt 262144
+"$BIN/hvipectl" status --json >"$T/many.json" 2>"$T/many.err"
+check "status --json succeeds with 4,000 VMs" test $? -eq 0
+check "status --json counts all 3,000 long-named VMs" \
+	test "$(grep -o "\"name\":\"$LP[0-9]*\"" "$T/many.json" | sort -u | wc -l)" -eq 3000
 
 # --- signature mode when root hashes do not fit -------------------------------
 "$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
