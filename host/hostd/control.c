@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
 /* Requests are small (HV_PROTO_MAX_FRAME); answers may be up to
  * HV_CTL_MAX_FRAME, two of them queued for a slow reader. */
 #define CTL_RX_MAX (HV_PROTO_MAX_FRAME + 4 + 65536)
@@ -268,13 +270,22 @@ static int do_vm_add(struct hostd *h, const Hvipe__Ctl__VmAdd *a, char *why, siz
 	struct hv_vm t = {0};
 	int r;
 
-	if (!name_ok(a->name)) {
-		snprintf(why, whysz, "VM names are 1-64 of [A-Za-z0-9._-]");
+	/* A VM's name may name files and directories: not '.' or '..'. */
+	if (!name_ok(a->name) || !strcmp(a->name, ".") || !strcmp(a->name, "..")) {
+		snprintf(why, whysz, "VM names are 1-64 of [A-Za-z0-9._-], not '.' or '..'");
 		return -EINVAL;
 	}
-	if (str_field(a->uds, 100) < 0 || str_field(a->target, 1024) < 0 ||
-	    (a->cid != 0 && a->cid <= 2)) {
-		snprintf(why, whysz, "bad socket path, target or CID (guest CIDs are above 2)");
+	/* 0 means no CID here; 1 (local), 2 (host) and VMADDR_CID_ANY are
+	 * never a guest's. */
+	if (a->cid == 1 || a->cid == 2 || a->cid == VMADDR_CID_ANY) {
+		snprintf(why, whysz,
+		         "CID %u is reserved (1 local, 2 host, %u any): guest CIDs are 3 to %u,"
+		         " 0 for none",
+		         a->cid, VMADDR_CID_ANY, VMADDR_CID_ANY - 1);
+		return -EINVAL;
+	}
+	if (str_field(a->uds, 100) < 0 || str_field(a->target, 1024) < 0) {
+		snprintf(why, whysz, "bad socket path or target (too long, or control characters)");
 		return -EINVAL;
 	}
 	if (!a->cid && !a->uds[0]) {

@@ -102,6 +102,19 @@ check "hvipectl usage error exits 2" test $? -eq 2
 check "hvipectl --socket to a missing daemon exits 3" test $? -eq 3
 "$BIN/hvipectl" image add bad --root-hash abc 2>/dev/null
 check "a root hash of the wrong length is refused" test $? -eq 1
+for cid in 1 2 4294967295; do
+	"$BIN/hvipectl" vm add "cid$cid" --cid "$cid" --require-guard no 2>"$T/err"
+	check "vm add --cid $cid (reserved) is refused (exit 1)" test $? -eq 1
+	check "vm add --cid $cid: the message says the CID is reserved" \
+		has "$T/err" "CID $cid is reserved (1 local, 2 host, 4294967295 any): guest CIDs are 3 to 4294967294, 0 for none"
+done
+for name in . ..; do
+	"$BIN/hvipectl" vm add "$name" --uds "$T/dot" --require-guard no 2>"$T/err"
+	check "vm add '$name' is refused (exit 1)" test $? -eq 1
+	check "vm add '$name': the message says why" has "$T/err" "not '\.' or '\.\.'"
+done
+"$BIN/hvipectl" vm list >"$T/list.txt"
+check "none of the refused VMs was stored" bash -c "! grep -Eq '^(cid1|cid2|cid4294967295|\.|\.\.) ' '$T/list.txt'"
 
 # --- one daemon per database ---------------------------------------------------
 second() { # args... (a second hostd in the foreground, at most 60 s; status in $rc)
