@@ -20,7 +20,9 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -296,6 +298,30 @@ static int setup_vsock(struct hostd *h)
 	return 0;
 }
 
+/*
+ * systemd sets an activated control socket's mode and group (SocketMode=,
+ * SocketGroup=); we do not change them. Warn when --control-group members
+ * could not connect, so the unit and the configuration are made to agree.
+ */
+static void check_activated_mode(struct hostd *h, int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t l = sizeof(sa);
+	struct stat st;
+
+	if (!h->cfg.control_group || getsockname(fd, (struct sockaddr *)&sa, &l) < 0 ||
+	    l <= offsetof(struct sockaddr_un, sun_path) || l >= sizeof(sa) || !sa.sun_path[0] ||
+	    stat(sa.sun_path, &st) < 0)
+		return;
+	if (st.st_gid != h->cfg.control_gid || (st.st_mode & 0060) != 0060)
+		hv_log(HV_WARN,
+		       "step=listen socket=%s source=systemd mode=%04o reason=\"control group %s "
+		       "cannot use it: set SocketGroup=%s and SocketMode=0660 in "
+		       "hvipe-hostd.socket\"",
+		       sa.sun_path, (unsigned)(st.st_mode & 07777), h->cfg.control_group,
+		       h->cfg.control_group);
+}
+
 static int setup_listeners(struct hostd *h, int n)
 {
 	int r, fd;
@@ -309,6 +335,8 @@ static int setup_listeners(struct hostd *h, int n)
 		} else if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0 && !have_ctl) {
 			r = hostd_listen_control(h, fd);
 			have_ctl = r == 0;
+			if (have_ctl)
+				check_activated_mode(h, fd);
 		} else {
 			hv_log(HV_WARN,
 			       "step=listen fd=%d reason=\"unexpected socket from systemd\"", fd);

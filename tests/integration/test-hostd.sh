@@ -548,12 +548,15 @@ check "the command line overrides the config file" has "$T/out" 'heartbeat_ms=90
 stop_hostd
 
 # --- socket activation and readiness ------------------------------------------
-python3 - "$BIN/hvipe-hostd" "$T" "$PORT" >"$T/activate.out" 2>&1 <<'PY'
+# The socket is 0600 (SocketMode=0600) while --control-group names our own
+# group: hostd keeps systemd's mode and warns that the group cannot use it.
+python3 - "$BIN/hvipe-hostd" "$T" "$PORT" "$(id -gn)" >"$T/activate.out" 2>&1 <<'PY'
 import os, socket, subprocess, sys, time
-hostd, t, port = sys.argv[1], sys.argv[2], sys.argv[3]
+hostd, t, port, group = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 path = t + "/sa.sock"
 ctl.bind(path); ctl.listen(16)
+os.chmod(path, 0o600)
 note = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 note.bind(t + "/notify.sock"); note.settimeout(60)
 pid = os.fork()
@@ -565,7 +568,8 @@ if pid == 0:
                NOTIFY_SOCKET=t + "/notify.sock")
     os.execve(hostd, [hostd, "--config", "/dev/null", "--state-dir", t + "/state",
               "--key", t + "/keys/key.pem", "--cert", t + "/keys/cert.pem",
-              "--control-socket", t + "/unused.sock", "--vsock-port", port], env)
+              "--control-socket", t + "/unused.sock", "--vsock-port", port,
+              "--control-group", group], env)
 ctl.close()
 try:
     msg = note.recv(4096).decode()
@@ -591,6 +595,9 @@ check "sd_notify READY=1 sent" has "$T/activate.out" 'notify: READY=1'
 check "socket-activated control socket serves hvipectl --socket" has "$T/activate.out" 'vm list rc=0'
 check "log: control socket came from systemd" has "$T/activate.out" 'source=systemd kind=control'
 check "no control socket was created when activated" test ! -e "$T/unused.sock"
+check "log: an activated socket the control group cannot use is named with the fix" \
+	has "$T/activate.out" "step=listen socket=$T/sa.sock source=systemd mode=0600 reason=\"control group $(id -gn) cannot use it: set SocketGroup=$(id -gn) and SocketMode=0660"
+check "the activated socket's mode is left as systemd made it" test "$(stat -c %a "$T/sa.sock")" = 600
 check "socket-activated hostd stops on SIGTERM" has "$T/activate.out" '^exit status=0$'
 cat "$T/activate.out" >>"$LOG"
 
