@@ -581,7 +581,8 @@ static void refuse_busy(struct hostd *h, int fd, uid_t uid)
 		hvipe__ctl__response__pack(&rs, out + 4);
 		(void)!send(fd, out, n + 4, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
-	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+	/* Bounded: a client that keeps writing does not keep us here. */
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
 		;
 	close(fd);
 	refused_since_log++;
