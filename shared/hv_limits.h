@@ -15,6 +15,20 @@
 
 /* Wire protocol: the largest frame body either side accepts. */
 #define HV_PROTO_MAX_FRAME (256u * 1024)
+/*
+ * Control socket (hvipectl <-> hvipe-hostd, control.proto): local and open
+ * to operators only, so an answer (a listing of 10,000 VMs with long names)
+ * may be far larger than a guest frame. Requests stay within
+ * HV_PROTO_MAX_FRAME. Enforced by hostd's writer and hvipectl's reader.
+ */
+#define HV_CTL_MAX_FRAME (16u * 1024 * 1024)
+/* Control connections at once, and how long one may sit without sending a
+ * complete request (just connected, or partway through a request) or idle
+ * between requests before hostd closes it. */
+#define HV_CTL_MAX_CLIENTS        64u
+#define HV_CTL_REQUEST_TIMEOUT_MS 5000u
+#define HV_CTL_IDLE_TIMEOUT_MS    30000u
+
 /* Nonce length in Challenge and Evidence. */
 #define HV_PROTO_NONCE_LEN          32u
 #define HV_PROTO_MAX_VERITY_DEVICES 64u

@@ -73,7 +73,7 @@ static int recv_frame(int fd, struct hv_buf *rx, const uint8_t **body, size_t *n
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		size_t used;
-		int r = hv_frame_split(rx->data, rx->len, HV_PROTO_MAX_FRAME, body, n, &used);
+		int r = hv_frame_split(rx->data, rx->len, HV_CTL_MAX_FRAME, body, n, &used);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		long left;
 		ssize_t got;
@@ -107,7 +107,7 @@ int ctl_call(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs)
 }
 
 /* Print hvipe-hostd's refusal once, in words, naming the VM it did not know. */
-static void print_refusal(const Hvipe__Ctl__Response *resp, const char *vm)
+static void print_refusal(const Hvipe__Ctl__Response *resp, const char *vm, int code)
 {
 	const char *why = strerror(resp->err ? (int)resp->err : EPROTO);
 	char esc[300];
@@ -120,9 +120,9 @@ static void print_refusal(const Hvipe__Ctl__Response *resp, const char *vm)
 		return;
 	}
 	if (!resp->detail[0] || !strcmp(resp->detail, why))
-		ctl_fail(CTL_INVALID, "hvipe-hostd refused: %s", why);
+		ctl_fail(code, "hvipe-hostd refused: %s", why);
 	else
-		ctl_fail(CTL_INVALID, "hvipe-hostd refused: %s (%s)", resp->detail, why);
+		ctl_fail(code, "hvipe-hostd refused: %s (%s)", resp->detail, why);
 }
 
 int ctl_call_vm(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs, const char *vm)
@@ -151,10 +151,12 @@ int ctl_call_vm(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs, const char *
 	if (r == 0)
 		r = send_all(fd, tx.data, tx.len);
 	hv_buf_free(&tx);
-	if (r < 0)
+	/* A daemon that refuses us (too many clients) answers and closes before
+	 * reading: its answer may be waiting even though sending failed. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return ctl_fail(r == -EMSGSIZE ? CTL_INVALID : CTL_UNREACHABLE,
 		                "sending to hvipe-hostd: %s", strerror(-r));
-	hv_buf_init(&rx, HV_PROTO_MAX_FRAME + 4 + 65536);
+	hv_buf_init(&rx, HV_CTL_MAX_FRAME + 4 + 65536);
 	r = recv_frame(fd, &rx, &rb, &rn);
 	if (r < 0) {
 		hv_buf_free(&rx);
@@ -166,8 +168,10 @@ int ctl_call_vm(Hvipe__Ctl__Request *rq, Hvipe__Ctl__Response **rs, const char *
 	if (!resp)
 		return ctl_fail(CTL_SYSTEM, "hvipe-hostd sent an answer that does not decode");
 	if (resp->ref_seq != rq->seq || resp->err != 0) {
-		r = resp->err == EIO || resp->err == ENOMEM ? CTL_SYSTEM : CTL_INVALID;
-		print_refusal(resp, vm);
+		r = resp->err == EIO || resp->err == ENOMEM ? CTL_SYSTEM
+		    : resp->err == EBUSY                    ? CTL_UNREACHABLE
+		                                            : CTL_INVALID;
+		print_refusal(resp, vm, r);
 		hvipe__ctl__response__free_unpacked(resp, NULL);
 		return r;
 	}

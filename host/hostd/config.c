@@ -37,6 +37,17 @@ void hv_config_free(struct hv_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+bool hv_config_level_ok(const char *v)
+{
+	static const char *const levels[] = {"err",    "error", "warning", "warn",
+	                                     "notice", "info",  "debug"};
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (!strcmp(v, levels[i]))
+			return true;
+	return false;
+}
+
 static int set_str(char **dst, const char *v)
 {
 	char *n;
@@ -83,7 +94,7 @@ int hv_config_set(struct hv_config *c, const char *key, const char *v)
 	if (!strcmp(key, "guard-tags"))
 		return set_str(&c->guard_tags_path, v);
 	if (!strcmp(key, "log-level"))
-		return set_str(&c->log_level, v);
+		return hv_config_level_ok(v) ? set_str(&c->log_level, v) : -EINVAL;
 	if (!strcmp(key, "vsock-port"))
 		return set_uint(&c->vsock_port, v, 1, 0xffffffffu - 1);
 	if (!strcmp(key, "heartbeat-ms"))
@@ -109,7 +120,22 @@ static char *trim(char *s)
 	return s;
 }
 
-int hv_config_load(struct hv_config *c, const char *path, bool optional, unsigned *line)
+/* Why hv_config_set refused @key = @v, for a message that names the line. */
+static void set_why(int r, const char *key, const char *v, char *why, size_t whysz)
+{
+	if (r == -ENOENT)
+		snprintf(why, whysz, "unknown key '%s'", key);
+	else if (r == -ENOMEM)
+		snprintf(why, whysz, "%s", strerror(-r));
+	else
+		snprintf(why, whysz, "bad value for %s: '%.200s'%s", key, v,
+		         strchr(v, '#') || strchr(v, ';') ? " (comments go on a line of their own)"
+		         : r == -ERANGE                   ? " (out of range)"
+		                                          : "");
+}
+
+int hv_config_load(struct hv_config *c, const char *path, bool optional, unsigned *line, char *why,
+                   size_t whysz)
 {
 	_cleanup_free_ uint8_t *data = NULL;
 	bool in_hostd = false;
@@ -121,12 +147,16 @@ int hv_config_load(struct hv_config *c, const char *path, bool optional, unsigne
 	r = hv_read_file(path, 1024 * 1024, &data, &len);
 	if (r == -ENOENT && optional)
 		return 0;
-	if (r < 0)
+	if (r < 0) {
+		snprintf(why, whysz, "cannot read the file: %s", strerror(-r));
 		return r;
-	if (memchr(data, '\0', len))
+	}
+	if (memchr(data, '\0', len)) {
+		snprintf(why, whysz, "the file contains a NUL byte");
 		return -EBADMSG;
+	}
 	for (p = (char *)data; p; p = next) {
-		char *eq, *l;
+		char *eq, *l, *key;
 
 		(*line)++;
 		next = strchr(p, '\n');
@@ -135,19 +165,39 @@ int hv_config_load(struct hv_config *c, const char *path, bool optional, unsigne
 		l = trim(p);
 		if (!l[0] || l[0] == '#' || l[0] == ';')
 			continue;
+		/* The file is hostd's alone: a header that is malformed or names
+		 * another section is a typo that would hide every key after it. */
 		if (l[0] == '[') {
-			in_hostd = !strcmp(l, "[hostd]");
+			size_t n = strlen(l);
+
+			if (n < 2 || l[n - 1] != ']') {
+				snprintf(why, whysz, "malformed section header '%.200s'", l);
+				return -EBADMSG;
+			}
+			if (strcmp(l, "[hostd]")) {
+				snprintf(why, whysz,
+				         "unknown section %.200s (the only one is [hostd])", l);
+				return -EBADMSG;
+			}
+			in_hostd = true;
 			continue;
 		}
-		if (!in_hostd)
-			continue; /* sections for other programs */
 		eq = strchr(l, '=');
-		if (!eq)
+		if (!eq) {
+			snprintf(why, whysz, "expected key = value");
 			return -EBADMSG;
+		}
+		if (!in_hostd) {
+			snprintf(why, whysz, "key outside the [hostd] section");
+			return -EBADMSG;
+		}
 		*eq = '\0';
-		r = hv_config_set(c, trim(l), trim(eq + 1));
-		if (r < 0)
+		key = trim(l);
+		r = hv_config_set(c, key, trim(eq + 1));
+		if (r < 0) {
+			set_why(r, key, trim(eq + 1), why, whysz);
 			return r;
+		}
 	}
 	*line = 0;
 	return 0;

@@ -20,9 +20,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
+/* Requests are small (HV_PROTO_MAX_FRAME); answers may be up to
+ * HV_CTL_MAX_FRAME, two of them queued for a slow reader. */
 #define CTL_RX_MAX (HV_PROTO_MAX_FRAME + 4 + 65536)
-#define CTL_TX_MAX (64u * 1024 * 1024)
-#define CTL_MAX    64
+#define CTL_TX_MAX (2 * (HV_CTL_MAX_FRAME + 4))
+/* At most one "too many clients" line per interval, with the count. */
+#define CTL_REFUSE_LOG_USEC (10ull * 1000 * 1000)
 
 typedef Hvipe__Ctl__Request ctl_req;
 typedef Hvipe__Ctl__Response ctl_resp;
@@ -32,14 +37,19 @@ struct ctl_conn {
 	int fd;
 	uid_t uid;
 	sd_event_source *io;
+	sd_event_source *timer;
 	struct hv_buf rx, tx;
 	bool closing;
+	bool in_request; /* the timer runs HV_CTL_REQUEST_TIMEOUT_MS, else idle */
 };
 
 static size_t n_ctl;
+static uint64_t refused_log_at;
+static unsigned refused_since_log;
 
 static void ctl_free(struct ctl_conn *c)
 {
+	sd_event_source_disable_unref(c->timer);
 	sd_event_source_disable_unref(c->io);
 	close(c->fd);
 	hv_buf_free(&c->rx);
@@ -260,13 +270,22 @@ static int do_vm_add(struct hostd *h, const Hvipe__Ctl__VmAdd *a, char *why, siz
 	struct hv_vm t = {0};
 	int r;
 
-	if (!name_ok(a->name)) {
-		snprintf(why, whysz, "VM names are 1-64 of [A-Za-z0-9._-]");
+	/* A VM's name may name files and directories: not '.' or '..'. */
+	if (!name_ok(a->name) || !strcmp(a->name, ".") || !strcmp(a->name, "..")) {
+		snprintf(why, whysz, "VM names are 1-64 of [A-Za-z0-9._-], not '.' or '..'");
 		return -EINVAL;
 	}
-	if (str_field(a->uds, 100) < 0 || str_field(a->target, 1024) < 0 ||
-	    (a->cid != 0 && a->cid <= 2)) {
-		snprintf(why, whysz, "bad socket path, target or CID (guest CIDs are above 2)");
+	/* 0 means no CID here; 1 (local), 2 (host) and VMADDR_CID_ANY are
+	 * never a guest's. */
+	if (a->cid == 1 || a->cid == 2 || a->cid == VMADDR_CID_ANY) {
+		snprintf(why, whysz,
+		         "CID %u is reserved (1 local, 2 host, %u any): guest CIDs are 3 to %u,"
+		         " 0 for none",
+		         a->cid, VMADDR_CID_ANY, VMADDR_CID_ANY - 1);
+		return -EINVAL;
+	}
+	if (str_field(a->uds, 100) < 0 || str_field(a->target, 1024) < 0) {
+		snprintf(why, whysz, "bad socket path or target (too long, or control characters)");
 		return -EINVAL;
 	}
 	if (!a->cid && !a->uds[0]) {
@@ -445,7 +464,7 @@ static int ctl_request(struct ctl_conn *c, const uint8_t *body, size_t n)
 		r = -ENOMEM;
 	} else {
 		hvipe__ctl__response__pack(&rs, out);
-		r = hv_frame_put(&c->tx, out, len);
+		r = hv_frame_put_max(&c->tx, out, len, HV_CTL_MAX_FRAME);
 		if (r == -EMSGSIZE) {
 			/* A listing too big for one frame: say so rather than cut it. */
 			ctl_resp small = HVIPE__CTL__RESPONSE__INIT;
@@ -453,13 +472,44 @@ static int ctl_request(struct ctl_conn *c, const uint8_t *body, size_t n)
 
 			small.ref_seq = rq->seq;
 			small.err = EMSGSIZE;
-			small.detail = (char *)"answer exceeds one frame; narrow the query";
+			small.detail = (char *)"answer exceeds the control frame limit "
+			                       "(HV_CTL_MAX_FRAME); narrow the query";
 			r = hv_frame_put(&c->tx, tiny, hvipe__ctl__response__pack(&small, tiny));
 		}
 	}
 	hvipe__ctl__request__free_unpacked(rq, NULL);
 	scratch_free(&s);
 	return r < 0 ? r : ctl_flush(c);
+}
+
+/*
+ * A connection that has not sent a complete request within
+ * HV_CTL_REQUEST_TIMEOUT_MS (of connecting, or of starting one), or has sat
+ * idle between requests for HV_CTL_IDLE_TIMEOUT_MS, gives its slot back:
+ * otherwise HV_CTL_MAX_CLIENTS silent clients lock operators out.
+ */
+static int ctl_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct ctl_conn *c = userdata;
+
+	hv_log(HV_INFO, "step=control uid=%u verdict=closed reason=\"%s %u ms\"", (unsigned)c->uid,
+	       c->in_request ? "no complete request within" : "idle for",
+	       c->in_request ? HV_CTL_REQUEST_TIMEOUT_MS : HV_CTL_IDLE_TIMEOUT_MS);
+	ctl_free(c);
+	return 0;
+}
+
+static int ctl_arm(struct ctl_conn *c, bool in_request)
+{
+	int r;
+
+	c->in_request = in_request;
+	r = sd_event_source_set_time_relative(
+	        c->timer,
+	        (uint64_t)(in_request ? HV_CTL_REQUEST_TIMEOUT_MS : HV_CTL_IDLE_TIMEOUT_MS) * 1000);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+	return r;
 }
 
 static int ctl_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -497,12 +547,61 @@ static int ctl_io(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (r == 0)
 			hv_buf_consume(&c->rx, used);
 	}
+	/* Idle once every request is answered; a new partial one starts the
+	 * request clock (not restarted by each further byte). */
+	if (r == 0 && c->rx.len == 0)
+		r = ctl_arm(c, false);
+	else if (r == 0 && !c->in_request)
+		r = ctl_arm(c, true);
 	if (r < 0) {
 		hv_log(HV_WARN, "step=control uid=%u verdict=dropped reason=\"%s\"",
 		       (unsigned)c->uid, strerror(-r));
 		ctl_free(c);
 	}
 	return 0;
+}
+
+/*
+ * The table is full: tell the client in a Response it can print (best
+ * effort: one non-blocking write into an empty socket buffer), drain what it
+ * sent so the close is not a reset, and log at most once per
+ * CTL_REFUSE_LOG_USEC with the number refused since the last line.
+ */
+static void refuse_busy(struct hostd *h, int fd, uid_t uid)
+{
+	ctl_resp rs = HVIPE__CTL__RESPONSE__INIT;
+	uint8_t out[160], sink[4096];
+	char detail[96];
+	uint64_t now = 0;
+	size_t n;
+
+	snprintf(detail, sizeof(detail), "too many clients (%u connections open); try again",
+	         HV_CTL_MAX_CLIENTS);
+	rs.err = EBUSY;
+	rs.detail = detail;
+	n = hvipe__ctl__response__get_packed_size(&rs);
+	if (n + 4 <= sizeof(out)) {
+		out[0] = (uint8_t)(n >> 24);
+		out[1] = (uint8_t)(n >> 16);
+		out[2] = (uint8_t)(n >> 8);
+		out[3] = (uint8_t)n;
+		hvipe__ctl__response__pack(&rs, out + 4);
+		(void)!send(fd, out, n + 4, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	/* Bounded: a client that keeps writing does not keep us here. */
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	close(fd);
+	refused_since_log++;
+	sd_event_now(h->loop, CLOCK_MONOTONIC, &now);
+	if (refused_log_at && now - refused_log_at < CTL_REFUSE_LOG_USEC)
+		return;
+	hv_log(HV_WARN,
+	       "step=control uid=%u verdict=refused reason=\"too many clients\" open=%zu "
+	       "refused=%u",
+	       (unsigned)uid, n_ctl, refused_since_log);
+	refused_log_at = now ? now : 1;
+	refused_since_log = 0;
 }
 
 static void accept_ctl(struct hostd *h, struct hv_listener *l, int fd)
@@ -517,10 +616,8 @@ static void accept_ctl(struct hostd *h, struct hv_listener *l, int fd)
 		close(fd);
 		return;
 	}
-	if (n_ctl >= CTL_MAX) {
-		hv_log(HV_WARN, "step=control uid=%u verdict=refused reason=\"too many clients\"",
-		       (unsigned)uid);
-		close(fd);
+	if (n_ctl >= HV_CTL_MAX_CLIENTS) {
+		refuse_busy(h, fd, uid);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -534,8 +631,12 @@ static void accept_ctl(struct hostd *h, struct hv_listener *l, int fd)
 	hv_buf_init(&c->rx, CTL_RX_MAX);
 	hv_buf_init(&c->tx, CTL_TX_MAX);
 	n_ctl++;
-	if (sd_event_add_io(h->loop, &c->io, fd, EPOLLIN, ctl_io, c) < 0)
+	if (sd_event_add_io(h->loop, &c->io, fd, EPOLLIN, ctl_io, c) < 0 ||
+	    sd_event_add_time_relative(h->loop, &c->timer, CLOCK_MONOTONIC,
+	                               HV_CTL_REQUEST_TIMEOUT_MS * 1000ull, 0, ctl_timeout, c) < 0)
 		ctl_free(c);
+	else
+		c->in_request = true;
 }
 
 int hostd_listen_control(struct hostd *h, int fd)

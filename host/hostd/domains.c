@@ -9,6 +9,7 @@
  * whose target is the domain's name or UUID, or, when the domain XML names a
  * vsock CID, to the record with that CID.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,13 +97,19 @@ int hostd_load_last_actions(struct hostd *h)
 		                       "SELECT at, detail FROM events WHERE vm_id=? AND kind='act'"
 		                       " ORDER BY id DESC LIMIT 1",
 		                       "i", vm->id);
+		int rc;
 
 		if (r < 0)
 			return r;
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
 			vm->last_action_at = sqlite3_column_int64(st, 0);
 			snprintf(vm->last_action, sizeof(vm->last_action), "%s",
 			         (const char *)sqlite3_column_text(st, 1));
+		} else if (rc != SQLITE_DONE) {
+			hv_log(HV_ERR, "vm=%s step=load table=events reason=\"%s\"", vm->name,
+			       sqlite3_errmsg(h->store.db));
+			return -EIO;
 		}
 	}
 	return 0;

@@ -11,14 +11,18 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -30,7 +34,8 @@ static void usage(FILE *f)
 	        "usage: hvipe-hostd [--config FILE] [--state-dir DIR] [--db FILE] [--key FILE]\n"
 	        "                   [--cert FILE] [--control-socket PATH] [--control-group NAME]\n"
 	        "                   [--vsock-port N] [--heartbeat-ms N] [--deadline-ms N]\n"
-	        "                   [--max-connections N] [--log-level L] [--guard-tags FILE]\n\n"
+	        "                   [--hello-ms N] [--max-connections N] [--log-level L]\n"
+	        "                   [--guard-tags FILE]\n\n"
 	        "Attests the guests of this host over vsock (and hybrid-vsock Unix sockets),\n"
 	        "signs and delivers their IPE policies, and acts on VMs that fail.\n\n"
 	        "  --config FILE          INI file, section [hostd] (default "
@@ -44,6 +49,8 @@ static void usage(FILE *f)
 	        "  --vsock-port N         port guests dial (default 4730)\n"
 	        "  --heartbeat-ms N       challenge interval (default 1000)\n"
 	        "  --deadline-ms N        time a guest has to answer (default: the interval)\n"
+	        "  --hello-ms N           time a new guest connection has to say Hello\n"
+	        "                         (default 10000)\n"
 	        "  --max-connections N    guest connections at most (default 20000)\n"
 	        "  --log-level L          err|warning|notice|info|debug (default info)\n"
 	        "  --guard-tags FILE      expected guard program tags (from make test-guard);\n"
@@ -125,6 +132,7 @@ static int parse_args(int argc, char **argv, struct hv_config *c)
 	const char *vals[ARRAY_SIZE(opts)];
 	const char *config = "/etc/hvipe/hostd.conf";
 	bool explicit_config = false;
+	char why[256] = "";
 	size_t n = 0;
 	unsigned line;
 	int o, r;
@@ -154,17 +162,16 @@ static int parse_args(int argc, char **argv, struct hv_config *c)
 		return -EINVAL;
 	}
 	c->config_path = strdup(config);
-	r = hv_config_load(c, config, !explicit_config, &line);
+	r = hv_config_load(c, config, !explicit_config, &line, why, sizeof(why));
 	if (r < 0) {
-		hv_log(HV_ERR, "step=config file=%s line=%u reason=\"%s\"", config, line,
-		       r == -ENOENT ? "unknown key" : strerror(-r));
+		hv_log(HV_ERR, "step=config file=%s line=%u reason=\"%s\"", config, line, why);
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
 		r = hv_config_set(c, keys[i], vals[i]);
 		if (r < 0) {
-			hv_log(HV_ERR, "step=config option=--%s reason=\"%s\"", keys[i],
-			       strerror(-r));
+			hv_log(HV_ERR, "step=config option=--%s value=\"%s\" reason=\"%s\"",
+			       keys[i], vals[i], r == -ERANGE ? "out of range" : "bad value");
 			return r;
 		}
 	}
@@ -180,6 +187,75 @@ static int check_key_mode(const char *path)
 		return -errno;
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		return -EPERM;
+	return 0;
+}
+
+/*
+ * One daemon per database: an exclusive, non-blocking flock on <db>.lock
+ * (<state-dir>/hvipe.db.lock by default), taken before any socket is
+ * touched. The database names the VMs whose sockets hostd creates, so a
+ * second instance on it would replace the first one's sockets and delete
+ * them on exit. The lock file holds the owner's pid, for the message; it is
+ * never removed (a lock on an unlinked file would not exclude the next
+ * instance). Returns the locked descriptor (kept open for the daemon's life)
+ * or a negative errno, logged.
+ */
+static int take_state_lock(const struct hv_config *c)
+{
+	size_t sl = strlen(c->state_dir);
+	bool in_state = !strncmp(c->db_path, c->state_dir, sl) && c->db_path[sl] == '/';
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	char pid[32] = "";
+	ssize_t n;
+	int r;
+
+	if (asprintf(&path, "%s.lock", c->db_path) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = -errno;
+		hv_log(HV_ERR, "step=start lock=%s verdict=refused reason=\"%s\"", path,
+		       strerror(-r));
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			hv_log(HV_ERR,
+			       "step=start lock=%s verdict=refused reason=\"%s %s is in use by pid "
+			       "%s\"",
+			       path, in_state ? "state dir" : "database",
+			       in_state ? c->state_dir : c->db_path, pid[0] ? pid : "(unknown)");
+			return -EBUSY;
+		}
+		hv_log(HV_ERR, "step=start lock=%s verdict=refused reason=\"%s\"", path,
+		       strerror(-r));
+		return r;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		hv_log(HV_WARN, "step=start lock=%s reason=\"cannot record our pid: %s\"", path,
+		       strerror(errno));
+	return TAKE_FD(fd);
+}
+
+/*
+ * SIGHUP: hostd has nothing to reload (the configuration is read once, and
+ * VMs and images change through the control socket), but the default action
+ * would kill it and leave its sockets behind. Note it and carry on.
+ */
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	hv_log(HV_NOTICE,
+	       "step=signal signal=SIGHUP pid=%u verdict=ignored reason=\"nothing to "
+	       "reload; restart to apply configuration changes\"",
+	       si->ssi_pid);
 	return 0;
 }
 
@@ -202,6 +278,14 @@ static int setup_vsock(struct hostd *h)
 	_cleanup_close_ int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0) {
+		/* The port is taken: another hostd answers this host's guests. */
+		if (errno == EADDRINUSE) {
+			hv_log(HV_ERR,
+			       "step=listen socket=vsock:%u verdict=refused reason=\"%s: another "
+			       "hvipe-hostd owns this port (--vsock-port)\"",
+			       h->cfg.vsock_port, strerror(errno));
+			return -EADDRINUSE;
+		}
 		/* Hosts without vhost-vsock: the Unix listeners carry on alone. */
 		hv_log(HV_NOTICE, "step=listen socket=vsock:%u verdict=unavailable reason=\"%s\"",
 		       h->cfg.vsock_port, strerror(errno));
@@ -212,6 +296,30 @@ static int setup_vsock(struct hostd *h)
 	TAKE_FD(fd);
 	hv_log(HV_INFO, "step=listen socket=vsock:%u", h->cfg.vsock_port);
 	return 0;
+}
+
+/*
+ * systemd sets an activated control socket's mode and group (SocketMode=,
+ * SocketGroup=); we do not change them. Warn when --control-group members
+ * could not connect, so the unit and the configuration are made to agree.
+ */
+static void check_activated_mode(struct hostd *h, int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t l = sizeof(sa);
+	struct stat st;
+
+	if (!h->cfg.control_group || getsockname(fd, (struct sockaddr *)&sa, &l) < 0 ||
+	    l <= offsetof(struct sockaddr_un, sun_path) || l >= sizeof(sa) || !sa.sun_path[0] ||
+	    stat(sa.sun_path, &st) < 0)
+		return;
+	if (st.st_gid != h->cfg.control_gid || (st.st_mode & 0060) != 0060)
+		hv_log(HV_WARN,
+		       "step=listen socket=%s source=systemd mode=%04o reason=\"control group %s "
+		       "cannot use it: set SocketGroup=%s and SocketMode=0660 in "
+		       "hvipe-hostd.socket\"",
+		       sa.sun_path, (unsigned)(st.st_mode & 07777), h->cfg.control_group,
+		       h->cfg.control_group);
 }
 
 static int setup_listeners(struct hostd *h, int n)
@@ -227,6 +335,8 @@ static int setup_listeners(struct hostd *h, int n)
 		} else if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0 && !have_ctl) {
 			r = hostd_listen_control(h, fd);
 			have_ctl = r == 0;
+			if (have_ctl)
+				check_activated_mode(h, fd);
 		} else {
 			hv_log(HV_WARN,
 			       "step=listen fd=%d reason=\"unexpected socket from systemd\"", fd);
@@ -302,7 +412,7 @@ int main(int argc, char **argv)
 	enum hv_log_level lvl = HV_INFO;
 	char why[256] = "";
 	sigset_t ss;
-	int r, rc = 0;
+	int r, rc = 0, lock_fd = -1;
 
 	/* Take systemd's sockets before anything else opens a descriptor. */
 	int n_listen = sd_listen_fds(1);
@@ -341,12 +451,20 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (load_guard_tags(&h) < 0)
-		return 1;
+	if (load_guard_tags(&h) < 0) {
+		rc = 1;
+		goto out;
+	}
 	mkdir(h.cfg.state_dir, 0700);
+	lock_fd = take_state_lock(&h.cfg);
+	if (lock_fd < 0) {
+		rc = 1;
+		goto out;
+	}
 	r = hv_store_open(h.cfg.db_path, &h.store, why, sizeof(why));
 	if (r < 0) {
-		hv_log(HV_ERR, "step=start db=%s reason=\"%s\"", h.cfg.db_path, why);
+		hv_log(HV_ERR, "step=start db=%s verdict=refused reason=\"%s\"", h.cfg.db_path,
+		       why);
 		rc = 1;
 		goto out;
 	}
@@ -366,11 +484,14 @@ int main(int argc, char **argv)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = sd_event_add_signal(h.loop, NULL, SIGTERM, NULL, NULL);
 	if (r >= 0)
 		r = sd_event_add_signal(h.loop, NULL, SIGINT, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(h.loop, NULL, SIGHUP, on_sighup, NULL);
 	if (r >= 0)
 		r = sd_event_add_time_relative(h.loop, &h.flush, CLOCK_MONOTONIC,
 		                               HV_STORE_BATCH_MS * 1000ull, 0, on_flush, &h);
@@ -406,5 +527,8 @@ out:
 	hv_signer_free(h.signer);
 	sd_event_unref(h.loop);
 	hv_config_free(&h.cfg);
+	/* Last: the sockets are gone before the next instance may start. */
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return rc;
 }

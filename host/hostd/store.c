@@ -92,6 +92,47 @@ static int migrate(struct hv_store *s)
 	return 0;
 }
 
+/*
+ * PRAGMA quick_check before anything writes: a database with damaged pages
+ * otherwise loads whatever rows SQLite can still reach and fails later on
+ * writes. Nothing here writes to the file, and the caller closes the handle
+ * with checkpoint-on-close off, so a refused database is left as found.
+ * Returns 0, or -EBADMSG with SQLite's first complaint in @why.
+ */
+static int quick_check(sqlite3 *db, char *why, size_t whysz)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(why, whysz, "integrity check failed: %s", sqlite3_errmsg(db));
+		return -EBADMSG;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *msg = (const char *)sqlite3_column_text(st, 0);
+
+		if (!msg || strcmp(msg, "ok")) {
+			static const char hdr[] = "*** in database main ***\n";
+
+			/* SQLite prefixes the first complaint with a header line. */
+			if (msg && !strncmp(msg, hdr, sizeof(hdr) - 1))
+				msg += sizeof(hdr) - 1;
+			snprintf(why, whysz, "integrity check failed: %s", msg ? msg : "(null)");
+			for (char *p = why; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = ' ';
+			r = -EBADMSG;
+		}
+	} else {
+		snprintf(why, whysz, "integrity check failed: %s", sqlite3_errmsg(db));
+		r = -EBADMSG;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int hv_store_open(const char *path, struct hv_store *s, char *why, size_t whysz)
 {
 	int r;
@@ -104,6 +145,14 @@ int hv_store_open(const char *path, struct hv_store *s, char *why, size_t whysz)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	/* Until the check passes, closing must not checkpoint a WAL into the file. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	r = quick_check(s->db, why, whysz);
+	if (r < 0) {
+		hv_store_close(s);
+		return r;
+	}
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 	r = simple(s->db, "PRAGMA journal_mode=WAL");
 	if (r == 0)
 		r = simple(s->db, "PRAGMA synchronous=FULL");

@@ -28,7 +28,12 @@ struct hv_store {
 	bool in_tx;
 };
 
-/* Open (creating) and migrate. -EIO with the SQLite message in @why. */
+/*
+ * Open (creating), check (PRAGMA quick_check) and migrate. -EIO with the
+ * SQLite message in @why; -EBADMSG when the check finds damage (the file is
+ * left untouched, @why has SQLite's first complaint); -EPROTO for a schema
+ * newer than this program.
+ */
 int hv_store_open(const char *path, struct hv_store *s, char *why, size_t whysz);
 void hv_store_close(struct hv_store *s);
 int hv_store_schema_version(struct hv_store *s);

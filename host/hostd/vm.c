@@ -11,6 +11,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +160,24 @@ static int image_from_row(sqlite3_stmt *st, struct hv_image **out)
 	return 0;
 }
 
+/*
+ * A query that stopped on something else than SQLITE_DONE lost rows (a
+ * damaged page, an I/O error): say which table, and refuse to go on with a
+ * partial state. Returns 0 or -EIO.
+ */
+static int load_end(struct hostd *h, int rc, const char *table)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	hv_log(HV_ERR, "step=load table=%s reason=\"reading rows stopped: %s\"", table,
+	       sqlite3_errmsg(h->store.db));
+	return -EIO;
+}
+
 static int load_policy(struct hostd *h, struct hv_vm *vm)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
+	int r, rc;
 
 	r = hv_store_query(&h->store, &st,
 	                   "SELECT issue, version, digest, text, confirmed_at FROM policies"
@@ -170,13 +185,18 @@ static int load_policy(struct hostd *h, struct hv_vm *vm)
 	                   "i", vm->id);
 	if (r < 0)
 		return r;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
 		const void *d = sqlite3_column_blob(st, 2);
 		bool confirmed = sqlite3_column_int64(st, 4) != 0;
 
-		if (sqlite3_column_bytes(st, 2) != 32)
-			continue;
+		if (sqlite3_column_bytes(st, 2) != 32) {
+			hv_log(HV_ERR,
+			       "vm=%s step=load table=policies issue=%" PRIu64
+			       " reason=\"digest is %d bytes, not 32\"",
+			       vm->name, n, sqlite3_column_bytes(st, 2));
+			return -EBADMSG;
+		}
 		if (vm->issued_n == 0) {
 			const char *text = (const char *)sqlite3_column_text(st, 3);
 			const char *nl = text ? strchr(text, '\n') : NULL;
@@ -193,22 +213,25 @@ static int load_policy(struct hostd *h, struct hv_vm *vm)
 			break;
 		}
 	}
-	return 0;
+	return rc == SQLITE_ROW ? 0 : load_end(h, rc, "policies");
 }
 
 int hostd_load(struct hostd *h)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
+	int r, rc;
 
 	r = hv_store_query(&h->store, &st, "SELECT id, name, alg, root_hash, signature FROM images",
 	                   "");
 	if (r < 0)
 		return r;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct hv_image *img;
 
 		r = image_from_row(st, &img);
+		if (r == -EBADMSG)
+			hv_log(HV_ERR, "step=load table=images id=%" PRId64 " reason=\"bad row\"",
+			       (int64_t)sqlite3_column_int64(st, 0));
 		if (r == 0 && img->has_signature && h->signer) {
 			char reason[160];
 
@@ -231,6 +254,8 @@ int hostd_load(struct hostd *h)
 		if (r < 0)
 			return r;
 	}
+	if ((r = load_end(h, rc, "images")) < 0)
+		return r;
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -241,7 +266,7 @@ int hostd_load(struct hostd *h)
 	                   "");
 	if (r < 0)
 		return r;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct hv_vm *vm = calloc(1, sizeof(*vm));
 
 		if (!vm)
@@ -253,6 +278,10 @@ int hostd_load(struct hostd *h)
 		vm->uds = dup_col(st, 3);
 		if (hv_mode_parse((const char *)sqlite3_column_text(st, 4), &vm->mode) < 0 ||
 		    hv_action_parse((const char *)sqlite3_column_text(st, 5), &vm->action) < 0) {
+			hv_log(HV_ERR,
+			       "step=load table=vms id=%" PRId64
+			       " reason=\"bad mode or action in the row\"",
+			       (int64_t)vm->id);
 			vm_free(vm);
 			return -EBADMSG;
 		}
@@ -280,13 +309,15 @@ int hostd_load(struct hostd *h)
 		if (r < 0)
 			return r;
 	}
+	if ((r = load_end(h, rc, "vms")) < 0)
+		return r;
 	sqlite3_finalize(st);
 	st = NULL;
 
 	r = hv_store_query(&h->store, &st, "SELECT vm_id, image_id FROM approvals", "");
 	if (r < 0)
 		return r;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t vid = sqlite3_column_int64(st, 0);
 
 		for (size_t i = 0; i < h->n_vms; i++)
@@ -294,7 +325,7 @@ int hostd_load(struct hostd *h)
 			    vm_image_push(h->vms[i], sqlite3_column_int64(st, 1)) < 0)
 				return -ENOMEM;
 	}
-	return 0;
+	return load_end(h, rc, "approvals");
 }
 
 int hostd_vm_add(struct hostd *h, struct hv_vm *t, char *why, size_t whysz)

@@ -211,8 +211,8 @@ int hv_frame_split(const uint8_t *data, size_t len, size_t max, const uint8_t **
 {
 	uint32_t l;
 
-	if (max > HV_PROTO_MAX_FRAME)
-		max = HV_PROTO_MAX_FRAME;
+	if (max > HV_CTL_MAX_FRAME)
+		max = HV_CTL_MAX_FRAME;
 	if (len < 4)
 		return -EAGAIN;
 	l = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3];
@@ -228,11 +228,18 @@ int hv_frame_split(const uint8_t *data, size_t len, size_t max, const uint8_t **
 
 int hv_frame_put(struct hv_buf *out, const void *body, size_t n)
 {
+	return hv_frame_put_max(out, body, n, HV_PROTO_MAX_FRAME);
+}
+
+int hv_frame_put_max(struct hv_buf *out, const void *body, size_t n, size_t max)
+{
 	size_t start = out->len;
 	uint8_t hdr[4];
 	int r;
 
-	if (n == 0 || n > HV_PROTO_MAX_FRAME)
+	if (max > HV_CTL_MAX_FRAME)
+		max = HV_CTL_MAX_FRAME;
+	if (n == 0 || n > max)
 		return -EMSGSIZE;
 	if (out->len > out->max || n + 4 > out->max - out->len)
 		return -E2BIG;
@@ -255,6 +262,9 @@ int hv_frame_decode(const uint8_t *data, size_t len, size_t max, hv_envelope **e
 	size_t n, u;
 	int r;
 
+	/* Guest frames: never above HV_PROTO_MAX_FRAME, whatever the caller asks. */
+	if (max > HV_PROTO_MAX_FRAME)
+		max = HV_PROTO_MAX_FRAME;
 	r = hv_frame_split(data, len, max, &body, &n, &u);
 	if (r < 0)
 		return r;

@@ -32,8 +32,8 @@ int hv_frame_encode(const hv_envelope *env, struct hv_buf *out);
  * Try to decode one frame from the start of @data (@len bytes available).
  * Returns 0 with *@env set (free with hv_envelope_free()) and *@used the bytes
  * consumed; -EAGAIN when more bytes are needed; -EMSGSIZE when the announced
- * length is 0 or above @max; -EBADMSG when the body does not decode or fails
- * validation. After an error other than -EAGAIN the stream is unusable.
+ * length is 0 or above @max (capped at HV_PROTO_MAX_FRAME); -EBADMSG when the body does not decode
+ * or fails validation. After an error other than -EAGAIN the stream is unusable.
  */
 int hv_frame_decode(const uint8_t *data, size_t len, size_t max, hv_envelope **env, size_t *used);
 
@@ -50,12 +50,16 @@ void hv_envelope_free(hv_envelope *env);
  * and any other schema sharing the 4-byte big-endian length prefix.
  * hv_frame_split: 0 with *@body and *@n pointing into @data and *@used the bytes
  * the frame takes; -EAGAIN when incomplete; -EMSGSIZE when the length is 0 or
- * above @max (capped at HV_PROTO_MAX_FRAME), checked before anything else.
- * hv_frame_put: append length and @n body bytes to @out; -EMSGSIZE, -E2BIG.
+ * above @max (capped at HV_CTL_MAX_FRAME; guest-facing callers pass
+ * HV_PROTO_MAX_FRAME), checked before anything else.
+ * hv_frame_put: append length and @n body bytes to @out; -EMSGSIZE above
+ * HV_PROTO_MAX_FRAME, -E2BIG. hv_frame_put_max: the same with the cap @max
+ * (at most HV_CTL_MAX_FRAME), for control-socket answers.
  */
 int hv_frame_split(const uint8_t *data, size_t len, size_t max, const uint8_t **body, size_t *n,
                    size_t *used);
 int hv_frame_put(struct hv_buf *out, const void *body, size_t n);
+int hv_frame_put_max(struct hv_buf *out, const void *body, size_t n, size_t max);
 
 /* Name of the body type for logs ("hello", "evidence", ...). */
 const char *hv_envelope_kind(const hv_envelope *env);

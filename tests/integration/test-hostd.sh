@@ -14,6 +14,10 @@ TB=$O/test
 T=$(mktemp -d /tmp/hvipe-hostd-it.XXXXXX)
 LOG=$T/hostd.log
 export HVIPE_SOCKET=$T/ctl.sock
+# A vsock port of our own: hostd refuses to start when another daemon owns
+# its port, and other test runs may share this machine. Unix socket names
+# end in _<port>.
+PORT=${HVIPE_TEST_PORT:-$((20000 + $$ % 30000))}
 pids=()
 pass=0
 fail=0
@@ -63,7 +67,7 @@ HPID=
 start_hostd() {
 	"$BIN/hvipe-hostd" --config /dev/null --state-dir "$T/state" --key "$T/keys/key.pem" \
 		--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" --heartbeat-ms 500 \
-		--deadline-ms 5000 --hello-ms 3000 "$@" >>"$LOG" 2>&1 &
+		--deadline-ms 5000 --hello-ms 3000 --vsock-port "$PORT" "$@" >>"$LOG" 2>&1 &
 	HPID=$!
 	pids+=("$HPID")
 	wait_for 60 test -S "$T/ctl.sock" && wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
@@ -75,19 +79,19 @@ stop_hostd() {
 guest() { # vm args... (output in $T/out)
 	local vm=$1
 	shift
-	timeout 60 "$TB/hvipe-testguest" --connect "$T/${vm}_4730" --timeout-ms 30000 "$@" >"$T/out" 2>&1
+	timeout 60 "$TB/hvipe-testguest" --connect "$T/${vm}_$PORT" --timeout-ms 30000 "$@" >"$T/out" 2>&1
 }
 
 echo "# hvipe-hostd integration tests in $T"
 check "hostd starts and answers the control socket" start_hostd
 check "vsock listener failure, if any, is logged and not fatal" \
-	grep -q 'step=listen socket=vsock:4730' "$LOG"
+	grep -q "step=listen socket=vsock:$PORT" "$LOG"
 
 # --- registration through hvipectl -------------------------------------------
 # The simulated guest has no BPF guard: these VMs do not require one
 # (vm add defaults to --require-guard yes; make test-guard covers the guard).
 check "vm add g1 with a Unix base path" "$BIN/hvipectl" vm add g1 --uds "$T/g1" --require-guard no
-check "hostd listens on <base>_4730" wait_for 10 test -S "$T/g1_4730"
+check "hostd listens on <base>_$PORT" wait_for 10 test -S "$T/g1_$PORT"
 check "image add img1" "$BIN/hvipectl" image add img1 --root-hash "$H1"
 check "image approve img1 for g1" "$BIN/hvipectl" image approve img1 --vm g1
 "$BIN/hvipectl" vm add g1 --uds "$T/g1x" 2>/dev/null
@@ -147,6 +151,113 @@ check "a detached signature by the host key over the root hash is accepted" \
 check "image list: the signed image shows signed" grep -q '{"name":"ssigned","alg":"sha256","root_hash":"'"$HS"'","signed":true' "$T/images-sig.json"
 check "log: image_add signed=yes" has "$LOG" 'image=ssigned step=control op=image_add alg=sha256 root_hash=[0-9a-f]* signed=yes'
 
+for cid in 1 2 4294967295; do
+	"$BIN/hvipectl" vm add "cid$cid" --cid "$cid" --require-guard no 2>"$T/err"
+	check "vm add --cid $cid (reserved) is refused (exit 1)" test $? -eq 1
+	check "vm add --cid $cid: the message says the CID is reserved" \
+		has "$T/err" "CID $cid is reserved (1 local, 2 host, 4294967295 any): guest CIDs are 3 to 4294967294, 0 for none"
+done
+for name in . ..; do
+	"$BIN/hvipectl" vm add "$name" --uds "$T/dot" --require-guard no 2>"$T/err"
+	check "vm add '$name' is refused (exit 1)" test $? -eq 1
+	check "vm add '$name': the message says why" has "$T/err" "not '\.' or '\.\.'"
+done
+"$BIN/hvipectl" vm list >"$T/list.txt"
+check "none of the refused VMs was stored" bash -c "! grep -Eq '^(cid1|cid2|cid4294967295|\.|\.\.) ' '$T/list.txt'"
+
+# --- one daemon per database ---------------------------------------------------
+second() { # args... (a second hostd in the foreground, at most 60 s; status in $rc)
+	timeout 60 "$BIN/hvipe-hostd" --config /dev/null --key "$T/keys/key.pem" \
+		--cert "$T/keys/cert.pem" "$@" >>"$LOG" 2>&1
+	rc=$?
+}
+second --state-dir "$T/state" --control-socket "$T/ctl2.sock" --vsock-port "$PORT"
+check "a second hostd on the same state dir is refused (exit 1)" test $rc -eq 1
+check "log: the state dir is in use by the first daemon's pid" \
+	has "$LOG" "reason=\"state dir $T/state is in use by pid $HPID\""
+check "the second hostd created no control socket" test ! -e "$T/ctl2.sock"
+check "the first daemon still answers on its control socket" "$BIN/hvipectl" vm list
+check "the first daemon's VM socket is still there" test -S "$T/g1_$PORT"
+mkdir -p "$T/state2"
+second --state-dir "$T/state2" --db "$T/state/hvipe.db" --control-socket "$T/ctl2.sock" \
+	--vsock-port "$PORT"
+check "a second hostd on the same database from elsewhere is refused (exit 1)" test $rc -eq 1
+check "log: the database is in use by the first daemon's pid" \
+	has "$LOG" "reason=\"database $T/state/hvipe.db is in use by pid $HPID\""
+if grep -q "step=listen socket=vsock:$PORT\$" "$LOG"; then
+	second --state-dir "$T/state2" --control-socket "$T/ctl3.sock" --vsock-port "$PORT"
+	check "a second hostd on a vsock port in use is refused (exit 1)" test $rc -eq 1
+	check "log: the vsock port belongs to another hostd" \
+		has "$LOG" "step=listen socket=vsock:$PORT verdict=refused reason=\"Address already in use: another hvipe-hostd owns this port"
+	check "the refused hostd removed its control socket" test ! -e "$T/ctl3.sock"
+else
+	echo "ok - # skip vsock port in use (no vsock on this host)"
+fi
+check "the first daemon still answers after the refusals" "$BIN/hvipectl" vm list
+
+# --- SIGHUP is noted, not fatal ------------------------------------------------
+kill -HUP "$HPID"
+check "log: SIGHUP is noted and ignored" \
+	wait_for 30 grep -q 'step=signal signal=SIGHUP pid=[0-9]* verdict=ignored' "$LOG"
+check "hostd is still running after SIGHUP" kill -0 "$HPID"
+check "hostd still answers after SIGHUP" "$BIN/hvipectl" vm list
+check "g1's socket is still there after SIGHUP" test -S "$T/g1_$PORT"
+
+# --- the control socket's client table ----------------------------------------
+# holders.py PATH N busy|idle: N connections; "busy" ones send a request
+# (seq only: answered with an error, which is all they need) every second and
+# read the answer, "idle" ones never send a byte. Prints "held" once all are up.
+cat >"$T/holders.py" <<'PY'
+import socket, struct, sys, time
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+req = struct.pack(">I", 2) + bytes([0x08, 0x01])
+def ask(s):
+    s.sendall(req)
+    hdr = b""
+    while len(hdr) < 4:
+        hdr += s.recv(4 - len(hdr))
+    left = struct.unpack(">I", hdr)[0]
+    while left:
+        left -= len(s.recv(left))
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    socks.append(s)
+    if mode == "busy":
+        ask(s)
+print("held", flush=True)
+while True:
+    time.sleep(1)
+    if mode == "busy":
+        for s in socks:
+            ask(s)
+PY
+python3 "$T/holders.py" "$T/ctl.sock" 64 busy >"$T/busy.out" 2>&1 &
+holders=$!
+pids+=("$holders")
+wait_for 60 has "$T/busy.out" '^held'
+"$BIN/hvipectl" status >/dev/null 2>"$T/busy.err"
+check "a client beyond the 64 active ones is refused (exit 3)" test $? -eq 3
+check "hvipectl says why: too many clients" has "$T/busy.err" 'too many clients (64 connections open)'
+for i in $(seq 1 30); do "$BIN/hvipectl" status >/dev/null 2>&1; done
+check "31 refusals do not log 31 lines" test "$(logcount 'reason="too many clients"')" -lt 10
+check "log: a refusal line counts the refused clients" \
+	has "$LOG" 'step=control uid=[0-9]* verdict=refused reason="too many clients" open=64 refused=[0-9]*'
+kill "$holders"
+wait "$holders" 2>/dev/null
+check "once the clients leave, hvipectl is served again" wait_for 60 "$BIN/hvipectl" status
+python3 "$T/holders.py" "$T/ctl.sock" 64 idle >"$T/idle.out" 2>&1 &
+holders=$!
+pids+=("$holders")
+wait_for 60 has "$T/idle.out" '^held'
+quiet_status() { "$BIN/hvipectl" status >/dev/null 2>&1; }
+check "64 silent connections do not lock hvipectl out" wait_for 60 quiet_status
+check "log: silent connections are closed" \
+	has "$LOG" 'step=control uid=[0-9]* verdict=closed reason="no complete request within 5000 ms"'
+kill "$holders"
+wait "$holders" 2>/dev/null
+
 # --- full attestation ---------------------------------------------------------
 guest g1 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/p1.txt" \
 	--state "$T/g1.state" --heartbeats 3 --daemon
@@ -163,7 +274,7 @@ check "log: policy applied" has "$LOG" 'vm=g1 cid=0 step=policy_result verdict=a
 cp "$T/g1.state" "$T/g1.state.v1"
 
 # --- status while a guest is attested ----------------------------------------
-"$TB/hvipe-testguest" --connect "$T/g1_4730" --root-hash "$H1" --state "$T/g1.state" \
+"$TB/hvipe-testguest" --connect "$T/g1_$PORT" --root-hash "$H1" --state "$T/g1.state" \
 	--heartbeats 100000 --daemon --timeout-ms 30000 >"$T/bg.out" 2>&1 &
 bg=$!
 pids+=("$bg")
@@ -232,7 +343,7 @@ E=$(printf 'e%.0s' {1..64})
 "$BIN/hvipectl" vm forget u1 >/dev/null
 "$BIN/hvipectl" vm add u1b --uds "$T/u1" --require-guard no >/dev/null
 "$BIN/hvipectl" image approve img1 --vm u1b >/dev/null
-wait_for 10 test -S "$T/u1_4730"
+wait_for 10 test -S "$T/u1_$PORT"
 guest u1 --root-hash "$H1" --state "$T/u1.state" --report-version 1.0.4 --report-digest "$E" \
 	--cert "$T/keys/cert.pem" --heartbeats 3 --daemon
 check "re-added VM, guest on unknown 1.0.4: mismatch once, a policy follows" has "$T/out" 'verdict trusted=0 findings=policy_mismatch policy_follows=1'
@@ -283,7 +394,7 @@ check "image list --json: img1 approved for g1" grep -q '{"name":"img1","alg":"s
 "$BIN/hvipectl" vm add g2 --uds "$T/g2" --require-guard no >/dev/null
 "$BIN/hvipectl" image approve img1 --vm g2 >/dev/null
 "$BIN/hvipectl" vm add g3 --uds "$T/g3" --require-guard no >/dev/null
-wait_for 10 test -S "$T/g3_4730"
+wait_for 10 test -S "$T/g3_$PORT"
 fault() { # name log-pattern
 	guest g2 --root-hash "$H1" --fault "$1"
 	check "fault $1: connection closed by host" has "$T/out" '^closed by host'
@@ -300,7 +411,7 @@ guest g2 --root-hash "$H1" --fault truncated
 check "fault truncated: connection closed" has "$T/out" '^closed by host'
 
 # A guest stalled mid-frame must not hold up another.
-"$TB/hvipe-testguest" --connect "$T/g3_4730" --root-hash "$H1" --fault stall --timeout-ms 30000 >"$T/stall.out" 2>&1 &
+"$TB/hvipe-testguest" --connect "$T/g3_$PORT" --root-hash "$H1" --fault stall --timeout-ms 30000 >"$T/stall.out" 2>&1 &
 st=$!
 pids+=("$st")
 sleep 0.5
@@ -345,7 +456,7 @@ PY
 "$BIN/hvipectl" vm add g4 --uds "$T/g4" --require-guard no --action pause --actuator qmp \
 	--target "$T/qmp4.sock" >/dev/null
 "$BIN/hvipectl" image approve img1 --vm g4 >/dev/null
-wait_for 10 test -S "$T/g4_4730"
+wait_for 10 test -S "$T/g4_$PORT"
 python3 "$T/fakeqmp.py" "$T/qmp4.sock" "$T/state/hvipe.db" "$T/qmp4.out" &
 pids+=("$!")
 wait_for 10 test -e "$T/qmp4.out.ready"
@@ -355,7 +466,7 @@ check "g4: the violation was committed before hostd reached the monitor" \
 	grep -q '^violations_seen_at_connect=1$' "$T/qmp4.out"
 
 # --- identity: forgotten VM ---------------------------------------------------
-"$TB/hvipe-testguest" --connect "$T/g2_4730" --root-hash "$H1" --heartbeats 100000 --daemon \
+"$TB/hvipe-testguest" --connect "$T/g2_$PORT" --root-hash "$H1" --heartbeats 100000 --daemon \
 	--timeout-ms 30000 >"$T/fg.out" 2>&1 &
 fg=$!
 pids+=("$fg")
@@ -363,7 +474,7 @@ wait_for 30 grep -qs '^verdict' "$T/fg.out"
 check "vm forget g2" "$BIN/hvipectl" vm forget g2
 wait "$fg" 2>/dev/null
 check "forgetting a VM drops its connection" has "$T/fg.out" '^closed by host'
-check "forgetting a VM removes its socket" test ! -e "$T/g2_4730"
+check "forgetting a VM removes its socket" test ! -e "$T/g2_$PORT"
 guest g2 --root-hash "$H1"
 check "an unknown peer cannot connect" has "$T/out" '^connect failed'
 check "log: drop reason is the forget" has "$LOG" 'vm=g2 cid=0 step=close session=[0-9]* state=idle reason="vm forgotten"'
@@ -376,13 +487,30 @@ check "hvipectl audit --vm g1 lists the record" grep -q 'g1 type=1420 ipe_op=EXE
 
 # --- 1,000 concurrent clients -------------------------------------------------
 mkdir -p "$T/sim"
-"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T/sim" --register --n 1000 --prefix c \
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T/sim" --register --n 1000 --prefix c \
 	--seconds 4 --warmup 3 >"$T/sim.out" 2>&1
 check "1,000 concurrent simulated guests all attested" has "$T/sim.out" 'sim guests=1000 attested=1000 .* dropped=0 connect_failed=0'
 cat "$T/sim.out"
 
+# --- control answers larger than a guest frame -----------------------------------
+# 3,000 more VMs with long names: vm list and status no longer fit in
+# HV_PROTO_MAX_FRAME (256 KiB) and use the control socket's own limit.
+LP=a-rather-long-vm-name-for-a-big-listing-
+mkdir -p "$T/many"
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T/many" --register --n 3000 \
+	--prefix "$LP" --seconds 0 >"$T/many.out" 2>&1
+check "3,000 VMs with long names registered" test $? -eq 0
+"$BIN/hvipectl" vm list >"$T/many.txt" 2>"$T/many.err"
+check "vm list succeeds with 4,000 VMs" test $? -eq 0
+check "vm list shows all 3,000 long-named VMs" test "$(grep -c "^$LP" "$T/many.txt")" -eq 3000
+check "the listing is larger than a guest frame" test "$(stat -c %s "$T/many.txt")" -gt 262144
+"$BIN/hvipectl" status --json >"$T/many.json" 2>"$T/many.err"
+check "status --json succeeds with 4,000 VMs" test $? -eq 0
+check "status --json counts all 3,000 long-named VMs" \
+	test "$(grep -o "\"name\":\"$LP[0-9]*\"" "$T/many.json" | sort -u | wc -l)" -eq 3000
+
 # --- signature mode when root hashes do not fit -------------------------------
-"$TB/hostd-sim" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
+"$TB/hostd-sim" --port "$PORT" --control "$T/ctl.sock" --dir "$T" --register --n 1 --prefix big --images 700 \
 	--seconds 0 >"$T/big.out" 2>&1
 check "700 images approved for VM big0" test $? -eq 0
 guest big0 --root-hash "$H1" --cert "$T/keys/cert.pem" --dump-policy "$T/pbig.txt"
@@ -430,7 +558,7 @@ writer=$!
 pids+=("$writer")
 guest g1 --root-hash "$H1" --state "$T/g1.state" --audit 'kill9-audit-record'
 audit_acked=$(grep -c '^ack ref=3 err=0' "$T/out")
-wait_for 120 test "$(wc -l <"$T/acked")" -ge 30
+wait_for 120 bash -c "[ \$(wc -l <'$T/acked') -ge 30 ]"
 {
 	kill -9 "$HPID"
 	wait "$HPID"
@@ -446,6 +574,38 @@ check "kill -9: all $n_acked acknowledged image adds survived (lost $lost)" test
 "$BIN/hvipectl" audit --vm g1 >"$T/audit2.txt"
 check "kill -9: the acknowledged audit record survived" test "$audit_acked" -eq 1 -a "$(grep -c kill9-audit-record "$T/audit2.txt")" -eq 1
 
+# --- a damaged database is refused, untouched -----------------------------------
+stop_hostd
+hostd_on() { # state-dir args... (runs in the foreground, at most 60 s; exit status in $rc)
+	local dir=$1
+	shift
+	timeout 60 "$BIN/hvipe-hostd" --config /dev/null --state-dir "$dir" --key "$T/keys/key.pem" \
+		--cert "$T/keys/cert.pem" --vsock-port "$PORT" "$@" >>"$LOG" 2>&1
+	rc=$?
+}
+mkdir -p "$T/corrupt" "$T/badrow"
+cp "$T/state/hvipe.db" "$T/corrupt/hvipe.db"
+check "the database copy holds more than 25 pages" test "$(stat -c %s "$T/corrupt/hvipe.db")" -gt $((26 * 4096))
+dd if=/dev/urandom of="$T/corrupt/hvipe.db" bs=4096 seek=20 count=5 conv=notrunc 2>/dev/null
+sum=$(sha256sum <"$T/corrupt/hvipe.db")
+hostd_on "$T/corrupt" --control-socket "$T/corrupt.sock"
+check "a database with damaged pages is refused (exit 1)" test $rc -eq 1
+check "log: names the database and SQLite's complaint" \
+	has "$LOG" "step=start db=$T/corrupt/hvipe.db verdict=refused reason=\"integrity check failed: [^\"]"
+check "the damaged database is left as it was" test "$(sha256sum <"$T/corrupt/hvipe.db")" = "$sum"
+check "no control socket for a refused database" test ! -e "$T/corrupt.sock"
+# A row the loader cannot use stops the start instead of being skipped.
+cp "$T/state/hvipe.db" "$T/badrow/hvipe.db"
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE policies SET digest = x\x2700\x27 WHERE vm_id = (SELECT id FROM vms WHERE name = \x27g1\x27)")
+db.commit()' "$T/badrow/hvipe.db"
+hostd_on "$T/badrow" --control-socket "$T/badrow.sock"
+check "a policy row with a bad digest refuses the start (exit 1)" test $rc -eq 1
+check "log: names the VM, the table and the row" \
+	has "$LOG" 'vm=g1 step=load table=policies issue=[0-9]* reason="digest is 1 bytes, not 32"'
+check "no control socket for a database with a bad row" test ! -e "$T/badrow.sock"
+
 # --- configuration ------------------------------------------------------------
 stop_hostd
 chmod 640 "$T/keys/key.pem"
@@ -458,8 +618,28 @@ check "log: why it refused" has "$LOG" 'verdict=refused reason="key file is read
 printf '[hostd]\nheartbeat-ms = 700\nbogus = 1\n' >"$T/bad.conf"
 "$BIN/hvipe-hostd" --config "$T/bad.conf" --state-dir "$T/state" >>"$LOG" 2>&1
 check "an unknown config key is refused (exit 2)" test $? -eq 2
-printf '# test\n[hostd]\nheartbeat-ms = 700\n[other]\nx=y\n' >"$T/good.conf"
-"$BIN/hvipe-hostd" --config "$T/good.conf" --state-dir "$T/state" --key "$T/keys/key.pem" \
+check "log: the unknown key is named with its file and line" \
+	has "$LOG" "step=config file=$T/bad.conf line=3 reason=\"unknown key 'bogus'\""
+conf_refused() { # description file-text log-pattern
+	printf "$2" >"$T/c.conf"
+	"$BIN/hvipe-hostd" --config "$T/c.conf" --state-dir "$T/state" >>"$LOG" 2>&1
+	check "$1 is refused (exit 2)" test $? -eq 2
+	check "log: $1, with file and line" has "$LOG" "step=config file=$T/c.conf $3"
+}
+conf_refused "a section header without ']'" '# x\n[hostd\nheartbeat-ms = 700\n' \
+	"line=2 reason=\"malformed section header '\\[hostd'\""
+conf_refused "an unknown section" '[Hostd]\nheartbeat-ms = 700\n' \
+	'line=1 reason="unknown section \[Hostd\] (the only one is \[hostd\])"'
+conf_refused "a comment after a value" '[hostd]\nlog-level = info # chatty\n' \
+	"line=2 reason=\"bad value for log-level: 'info # chatty' (comments go on a line of their own)\""
+"$BIN/hvipe-hostd" --config "$T/missing.conf" --state-dir "$T/state" >>"$LOG" 2>&1
+check "a missing --config file is refused (exit 2)" test $? -eq 2
+check "log: the missing file cannot be read" \
+	has "$LOG" "step=config file=$T/missing.conf line=0 reason=\"cannot read the file: No such file or directory\""
+"$BIN/hvipe-hostd" --help >"$T/help.txt"
+check "--help documents --hello-ms" grep -q -- '--hello-ms N' "$T/help.txt"
+printf '# test\n[hostd]\nheartbeat-ms = 700\n' >"$T/good.conf"
+"$BIN/hvipe-hostd" --config "$T/good.conf" --vsock-port "$PORT" --state-dir "$T/state" --key "$T/keys/key.pem" \
 	--cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
 HPID=$!
 pids+=("$HPID")
@@ -467,7 +647,7 @@ wait_for 60 "$BIN/hvipectl" vm list >/dev/null 2>&1
 guest g1 --root-hash "$H1" --state "$T/g1.state"
 check "config file sets heartbeat-ms" has "$T/out" 'heartbeat_ms=700'
 stop_hostd
-"$BIN/hvipe-hostd" --config "$T/good.conf" --heartbeat-ms 900 --state-dir "$T/state" \
+"$BIN/hvipe-hostd" --config "$T/good.conf" --heartbeat-ms 900 --vsock-port "$PORT" --state-dir "$T/state" \
 	--key "$T/keys/key.pem" --cert "$T/keys/cert.pem" --control-socket "$T/ctl.sock" >>"$LOG" 2>&1 &
 HPID=$!
 pids+=("$HPID")
@@ -477,12 +657,15 @@ check "the command line overrides the config file" has "$T/out" 'heartbeat_ms=90
 stop_hostd
 
 # --- socket activation and readiness ------------------------------------------
-python3 - "$BIN/hvipe-hostd" "$T" >"$T/activate.out" 2>&1 <<'PY'
+# The socket is 0600 (SocketMode=0600) while --control-group names our own
+# group: hostd keeps systemd's mode and warns that the group cannot use it.
+python3 - "$BIN/hvipe-hostd" "$T" "$PORT" "$(id -gn)" >"$T/activate.out" 2>&1 <<'PY'
 import os, socket, subprocess, sys, time
-hostd, t = sys.argv[1], sys.argv[2]
+hostd, t, port, group = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 path = t + "/sa.sock"
 ctl.bind(path); ctl.listen(16)
+os.chmod(path, 0o600)
 note = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 note.bind(t + "/notify.sock"); note.settimeout(60)
 pid = os.fork()
@@ -494,7 +677,8 @@ if pid == 0:
                NOTIFY_SOCKET=t + "/notify.sock")
     os.execve(hostd, [hostd, "--config", "/dev/null", "--state-dir", t + "/state",
               "--key", t + "/keys/key.pem", "--cert", t + "/keys/cert.pem",
-              "--control-socket", t + "/unused.sock"], env)
+              "--control-socket", t + "/unused.sock", "--vsock-port", port,
+              "--control-group", group], env)
 ctl.close()
 try:
     msg = note.recv(4096).decode()
@@ -520,6 +704,9 @@ check "sd_notify READY=1 sent" has "$T/activate.out" 'notify: READY=1'
 check "socket-activated control socket serves hvipectl --socket" has "$T/activate.out" 'vm list rc=0'
 check "log: control socket came from systemd" has "$T/activate.out" 'source=systemd kind=control'
 check "no control socket was created when activated" test ! -e "$T/unused.sock"
+check "log: an activated socket the control group cannot use is named with the fix" \
+	has "$T/activate.out" "step=listen socket=$T/sa.sock source=systemd mode=0600 reason=\"control group $(id -gn) cannot use it: set SocketGroup=$(id -gn) and SocketMode=0660"
+check "the activated socket's mode is left as systemd made it" test "$(stat -c %a "$T/sa.sock")" = 600
 check "socket-activated hostd stops on SIGTERM" has "$T/activate.out" '^exit status=0$'
 cat "$T/activate.out" >>"$LOG"
 

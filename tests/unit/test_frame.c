@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -59,6 +60,46 @@ static void test_length_cap(void **state)
 	/* 4097 bytes announced against a 4096-byte cap */
 	assert_int_equal(hv_frame_decode(just_over, 4, 4096, &e, &used), -EMSGSIZE);
 	assert_null(e);
+}
+
+/* Control frames have their own, larger cap; guest frames keep theirs. */
+static void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void test_control_cap(void **state)
+{
+	uint8_t hdr[4];
+	const uint8_t *body;
+	hv_envelope *e = NULL;
+	size_t n, used;
+	struct hv_buf b;
+	uint8_t *big = calloc(1, HV_PROTO_MAX_FRAME + 1);
+
+	(void)state;
+	assert_non_null(big);
+	be32(hdr, HV_PROTO_MAX_FRAME + 1);
+	/* Above a guest frame: incomplete for the control reader, refused for guests. */
+	assert_int_equal(hv_frame_split(hdr, 4, HV_CTL_MAX_FRAME, &body, &n, &used), -EAGAIN);
+	assert_int_equal(hv_frame_split(hdr, 4, HV_PROTO_MAX_FRAME, &body, &n, &used), -EMSGSIZE);
+	assert_int_equal(hv_frame_decode(hdr, 4, HV_CTL_MAX_FRAME, &e, &used), -EMSGSIZE);
+	assert_null(e);
+	be32(hdr, HV_CTL_MAX_FRAME + 1);
+	assert_int_equal(hv_frame_split(hdr, 4, HV_CTL_MAX_FRAME, &body, &n, &used), -EMSGSIZE);
+	assert_int_equal(hv_frame_split(hdr, 4, SIZE_MAX, &body, &n, &used), -EMSGSIZE);
+
+	hv_buf_init(&b, HV_CTL_MAX_FRAME + 4);
+	assert_int_equal(hv_frame_put(&b, big, HV_PROTO_MAX_FRAME + 1), -EMSGSIZE);
+	assert_int_equal(hv_frame_put_max(&b, big, HV_PROTO_MAX_FRAME + 1, HV_CTL_MAX_FRAME), 0);
+	assert_int_equal(hv_frame_split(b.data, b.len, HV_CTL_MAX_FRAME, &body, &n, &used), 0);
+	assert_int_equal(n, HV_PROTO_MAX_FRAME + 1);
+	assert_int_equal(used, b.len);
+	hv_buf_free(&b);
+	free(big);
 }
 
 static void test_validation(void **state)
@@ -117,6 +158,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_round_trip_and_partial),
 	        cmocka_unit_test(test_length_cap),
+	        cmocka_unit_test(test_control_cap),
 	        cmocka_unit_test(test_validation),
 	        cmocka_unit_test(test_unknown_fields_refused),
 	};

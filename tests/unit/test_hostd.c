@@ -650,13 +650,13 @@ static void test_config(void **state)
 	int fd = mkstemp(path);
 	FILE *f = fdopen(fd, "w");
 
-	fputs("# comment\n[other]\nheartbeat-ms = 5\n[hostd]\n  heartbeat-ms = 250 \n"
+	fputs("# comment\n[hostd]\n  heartbeat-ms = 250 \n"
 	      "state-dir=/srv/hvipe\n",
 	      f);
 	fclose(f);
 	hv_config_defaults(&c);
-	assert_int_equal(hv_config_load(&c, path, false, &line), 0);
-	assert_int_equal(c.heartbeat_ms, 250); /* [other] ignored */
+	assert_int_equal(hv_config_load(&c, path, false, &line, why, sizeof(why)), 0);
+	assert_int_equal(c.heartbeat_ms, 250);
 	assert_int_equal(hv_config_finish(&c, why, sizeof(why)), 0);
 	assert_string_equal(c.db_path, "/srv/hvipe/hvipe.db");
 	assert_string_equal(c.key_path, "/srv/hvipe/keys/key.pem");
@@ -672,14 +672,57 @@ static void test_config(void **state)
 	fputs("[hostd]\nheartbeat-ms 250\n", f);
 	fclose(f);
 	hv_config_defaults(&c);
-	assert_int_equal(hv_config_load(&c, path, false, &line), -EBADMSG);
+	assert_int_equal(hv_config_load(&c, path, false, &line, why, sizeof(why)), -EBADMSG);
 	assert_int_equal(line, 2);
+	assert_string_equal(why, "expected key = value");
 	hv_config_free(&c);
 	hv_config_defaults(&c);
-	assert_int_equal(hv_config_load(&c, "/nonexistent/hostd.conf", true, &line), 0);
-	assert_int_equal(hv_config_load(&c, "/nonexistent/hostd.conf", false, &line), -ENOENT);
+	assert_int_equal(
+	        hv_config_load(&c, "/nonexistent/hostd.conf", true, &line, why, sizeof(why)), 0);
+	assert_int_equal(
+	        hv_config_load(&c, "/nonexistent/hostd.conf", false, &line, why, sizeof(why)),
+	        -ENOENT);
+	assert_int_equal(line, 0);
+	assert_string_equal(why, "cannot read the file: No such file or directory");
 	hv_config_free(&c);
 	unlink(path);
+}
+
+/* Each mistake in the file is refused with its line and what was wrong. */
+static void load_bad(const char *text, int err, unsigned want_line, const char *want_why)
+{
+	char path[] = "/tmp/hvipe-conf-XXXXXX", why[256] = "";
+	struct hv_config c;
+	unsigned line;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	hv_config_defaults(&c);
+	assert_int_equal(hv_config_load(&c, path, false, &line, why, sizeof(why)), err);
+	assert_int_equal(line, want_line);
+	assert_string_equal(why, want_why);
+	hv_config_free(&c);
+	unlink(path);
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	load_bad("# x\n[hostd\nheartbeat-ms = 250\n", -EBADMSG, 2,
+	         "malformed section header '[hostd'");
+	load_bad("[Hostd]\nheartbeat-ms = 250\n", -EBADMSG, 1,
+	         "unknown section [Hostd] (the only one is [hostd])");
+	load_bad("[hostd]\nheartbeat-ms = 250\n[other]\nx = y\n", -EBADMSG, 3,
+	         "unknown section [other] (the only one is [hostd])");
+	load_bad("heartbeat-ms = 250\n[hostd]\n", -EBADMSG, 1, "key outside the [hostd] section");
+	load_bad("[hostd]\n\nlog-level = info # chatty\n", -EINVAL, 3,
+	         "bad value for log-level: 'info # chatty' (comments go on a line of their own)");
+	load_bad("[hostd]\nlog-level = loud\n", -EINVAL, 2, "bad value for log-level: 'loud'");
+	load_bad("[hostd]\nheartbeat-ms = 10\n", -ERANGE, 2,
+	         "bad value for heartbeat-ms: '10' (out of range)");
+	load_bad("[hostd]\nbogus = 1\n", -ENOENT, 2, "unknown key 'bogus'");
 }
 
 int main(void)
@@ -703,6 +746,7 @@ int main(void)
 	        cmocka_unit_test(test_verdict_guard_and_boot),
 	        cmocka_unit_test(test_verdict_many_findings),
 	        cmocka_unit_test(test_store_migrates),
+	        cmocka_unit_test(test_config_errors),
 	        cmocka_unit_test(test_config),
 	};
 
