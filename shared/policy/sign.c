@@ -386,6 +386,7 @@ int hv_roothash_sig_verify(const uint8_t *sig, size_t len, const char *hex, size
 	_cleanup_(BIO_freep) BIO *data = NULL;
 	const unsigned char *p = sig;
 	STACK_OF(X509) * signers;
+	BIO *probe;
 	int ok;
 
 	if (len > HV_IPE_MAX_SIGNED_BLOB) {
@@ -425,6 +426,21 @@ int hv_roothash_sig_verify(const uint8_t *sig, size_t len, const char *hex, size
 		         " (sign with -nosmimecap or -noattr)");
 		return -EKEYREJECTED;
 	}
+	/*
+	 * Set the digest machinery up once on our own first. CMS_verify() with a
+	 * detached memory BIO (OpenSSL 3.0) copies it into a BIO of its own and
+	 * leaks that copy when the message names a digest it cannot set up;
+	 * refusing such a message here never reaches that path.
+	 */
+	probe = CMS_dataInit(cms, NULL);
+	if (!probe) {
+		char r[128];
+
+		ossl_reason(r, sizeof(r), "cannot set up its digests");
+		snprintf(why, whysz, "unusable digest algorithm: %s", r);
+		return -EBADMSG;
+	}
+	BIO_free_all(probe);
 	store = X509_STORE_new();
 	data = BIO_new_mem_buf(hex, (int)hex_len);
 	if (!store || !data || !X509_STORE_add_cert(store, cert)) {
