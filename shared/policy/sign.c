@@ -297,6 +297,31 @@ static bool has_smimecap(CMS_ContentInfo *cms)
 	return false;
 }
 
+/*
+ * The trust the kernel applies to a blob: @cert alone, without checking the
+ * clock or S/MIME key usage, and a trusted certificate need not be
+ * self-signed. @cert also serves to find the signer when the blob does not
+ * embed it (the kernel then looks the signer up in its keyrings). The caller
+ * frees *store and *signers (sk_X509_free: the stack does not own @cert).
+ */
+static int kernel_trust(X509 *cert, X509_STORE **store, STACK_OF(X509) * *signers)
+{
+	*store = X509_STORE_new();
+	*signers = sk_X509_new_null();
+	if (!*store || !*signers || !X509_STORE_add_cert(*store, cert) ||
+	    !sk_X509_push(*signers, cert)) {
+		ERR_clear_error();
+		X509_STORE_free(*store);
+		sk_X509_free(*signers);
+		*store = NULL;
+		*signers = NULL;
+		return -ENOMEM;
+	}
+	X509_STORE_set_flags(*store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
+	X509_STORE_set_purpose(*store, X509_PURPOSE_ANY);
+	return 0;
+}
+
 int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text, size_t *text_len)
 {
 	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
@@ -326,23 +351,9 @@ int hv_policy_verify(const uint8_t *blob, size_t len, X509 *cert, uint8_t **text
 	if (has_smimecap(cms))
 		return -EKEYREJECTED;
 
-	store = X509_STORE_new();
 	out = BIO_new(BIO_s_mem());
-	if (!store || !out || !X509_STORE_add_cert(store, cert)) {
-		ERR_clear_error();
+	if (!out || kernel_trust(cert, &store, &signers) < 0)
 		return -ENOMEM;
-	}
-	/* The kernel checks neither the clock nor S/MIME key usage; a trusted
-	 * certificate need not be self-signed. */
-	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
-	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-	/* @cert also serves to find the signer when the blob does not embed it
-	 * (the kernel then looks the signer up in its keyrings). */
-	signers = sk_X509_new_null();
-	if (!signers || !sk_X509_push(signers, cert)) {
-		sk_X509_free(signers);
-		return -ENOMEM;
-	}
 	ok = CMS_verify(cms, signers, store, NULL, out, CMS_BINARY);
 	sk_X509_free(signers);
 	if (!ok) {
@@ -441,20 +452,8 @@ int hv_roothash_sig_verify(const uint8_t *sig, size_t len, const char *hex, size
 		return -EBADMSG;
 	}
 	BIO_free_all(probe);
-	store = X509_STORE_new();
 	data = BIO_new_mem_buf(hex, (int)hex_len);
-	if (!store || !data || !X509_STORE_add_cert(store, cert)) {
-		ERR_clear_error();
-		snprintf(why, whysz, "out of memory");
-		return -ENOMEM;
-	}
-	/* As for policies: the kernel checks neither the clock nor S/MIME key
-	 * usage, and finds the signer in its keyrings when it is not embedded. */
-	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN);
-	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-	signers = sk_X509_new_null();
-	if (!signers || !sk_X509_push(signers, cert)) {
-		sk_X509_free(signers);
+	if (!data || kernel_trust(cert, &store, &signers) < 0) {
 		snprintf(why, whysz, "out of memory");
 		return -ENOMEM;
 	}
